@@ -1,0 +1,93 @@
+"""The plan activity: what a reconcile must do, from the PushSecret and its stores."""
+
+from __future__ import annotations
+
+from kubernetes.client.exceptions import ApiException
+from temporalio import activity
+
+from activities import Deps
+from activities.errors import from_kube
+from pushsecret.api.common import ObjectMeta
+from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
+from pushsecret.api.workflow import ACT_PLAN, Plan, PushSecretRef
+from pushsecret.api.pushsecret import FINALIZER
+from pushsecret.status import synced_resource_version
+from pushsecret.stores import StoreRefError, resolve_stores
+
+MSG_NO_SOURCE = "could not get source secret"
+
+
+class PlanActivities:
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+
+    @activity.defn(name=ACT_PLAN)
+    def plan(self, ref: PushSecretRef) -> Plan:
+        """Read the PushSecret, its source Secret's version and its stores; return a Plan.
+
+        Reads only: the PushSecret, the source Secret's metadata, SecretStores /
+        ClusterSecretStores. Writes nothing, so it is trivially idempotent. A PushSecret that
+        is gone, or was re-created under a new uid, gives ``found=False``. Spec, source and
+        store problems are returned in ``Plan.error`` / ``StoreTarget.error`` (the workflow
+        reports them); only Kubernetes API failures raise, retryable for 5xx/429.
+        """
+        kube = self._d.kube
+        try:
+            obj = kube.get_pushsecret(ref.namespace, ref.name)
+        except ApiException as err:
+            raise from_kube(err, f"could not get PushSecret {ref}") from None
+        if obj is None:
+            return Plan(found=False)
+        meta = ObjectMeta.model_validate(obj.get("metadata") or {})
+        if meta.uid != ref.uid:
+            return Plan(found=False)
+        base = Plan(
+            found=True,
+            generation=meta.generation or 0,
+            deleting=meta.deletion_timestamp is not None,
+            has_finalizer=FINALIZER in meta.finalizers,
+            synced_resource_version=synced_resource_version(
+                meta.generation or 0, meta.labels, meta.annotations
+            ),
+        )
+        raw_policy = (obj.get("spec") or {}).get("deletionPolicy")
+        if raw_policy in ("Delete", "None"):
+            base.deletion_policy = raw_policy
+        try:
+            ps = parse_pushsecret(obj)
+        except PushSecretInvalid as err:
+            base.error = "; ".join(err.messages)
+            return base
+        spec = ps.spec
+        base.deletion_policy = spec.deletion_policy
+        base.update_policy = spec.update_policy
+        base.refresh_seconds = spec.refresh.total_seconds()
+        base.entries = list(spec.data)
+        problems = validate_pushsecret(ps)
+        if problems:
+            base.error = "; ".join(problems)
+            return base
+        if base.deleting:
+            return base
+        sel = spec.selector
+        if sel.secret is None or not sel.secret.name:
+            base.error = (
+                "selector.secret.selector and selector.generatorRef are not supported yet"
+                if sel.secret is not None and sel.secret.selector is not None or sel.generator_ref
+                else "no secret selector provided"
+            )
+            return base
+        base.source_secret = sel.secret.name
+        try:
+            secret = kube.get_secret_meta(ref.namespace, sel.secret.name)
+            base.stores = resolve_stores(kube, ps, self._d.controller_class)
+        except StoreRefError as err:
+            base.error = str(err)
+            return base
+        except ApiException as err:
+            raise from_kube(err, f"could not read sources of PushSecret {ref}") from None
+        if secret is None:
+            base.error = MSG_NO_SOURCE
+            return base
+        base.source_version = secret.resource_version
+        return base

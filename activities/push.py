@@ -1,0 +1,179 @@
+"""Push to one store, and delete from one store."""
+
+from __future__ import annotations
+
+from kubernetes.client.exceptions import ApiException
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import Deps
+from activities.errors import from_kube, from_provider, permanent
+from pushsecret.api.pushsecret import PushSecretData
+from pushsecret.api.workflow import (
+    ACT_DELETE_REMOTE,
+    ACT_PUSH_STORE,
+    DeleteInput,
+    EntryRecord,
+    PushInput,
+    StoreOutcome,
+)
+from pushsecret.providers.base import (
+    Provider,
+    ProviderError,
+    PushEntry,
+    RemoteRef,
+    SourceSecret,
+)
+from pushsecret.providers.payload import whole_secret_json
+
+
+def _entry(data: PushSecretData) -> PushEntry:
+    ref = data.match.remote_ref
+    return PushEntry(
+        remote=RemoteRef(ref.remote_key, ref.property),
+        secret_key=data.match.secret_key,
+        metadata=data.metadata,
+    )
+
+
+class PushActivities:
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+
+    @activity.defn(name=ACT_PUSH_STORE)
+    def push_to_store(self, inp: PushInput) -> StoreOutcome:
+        """Push every entry of ``inp`` to one store; return digests and remote versions.
+
+        Reads the source Secret and the store (and its credential Secret) inside the activity;
+        values never leave it. Writes to the store only what differs: an entry whose digest and
+        store fingerprint match ``inp.known`` is skipped outright unless ``verify_remote``, and
+        the provider itself adds no version for an unchanged payload. Idempotent.
+        Errors: provider UNAVAILABLE / 429 / 5xx and Kubernetes 5xx retry; a missing source
+        Secret or key, a store we cannot use, a remote secret we do not manage and bad metadata
+        are permanent, reported with ESO's messages and the entries pushed before the failure.
+        """
+        ns = inp.ref.namespace
+        try:
+            got = self._d.kube.read_secret_data(ns, inp.source_secret)
+        except ApiException as err:
+            raise from_kube(err, "could not get source secret") from None
+        if got is None:
+            raise permanent("could not get source secret", "SourceNotFound")
+        meta, stype, data = got
+        secret = SourceSecret(
+            name=meta.name, namespace=ns, data=data, type=stype, labels=meta.labels
+        )
+        try:
+            provider = self._d.providers.for_store(inp.store, ns)
+        except ProviderError as err:
+            raise from_provider(
+                err, f"could not get secrets client for store {inp.store.name}: "
+            ) from None
+        out = StoreOutcome(store_key=inp.store.key, ok=True)
+        try:
+            for entry in inp.entries:
+                self._push_entry(inp, provider, secret, entry, out)
+        except _EntryFailed as err:
+            raise err.with_partial(out) from None
+        finally:
+            provider.close()
+        return out
+
+    def _push_entry(
+        self,
+        inp: PushInput,
+        provider: Provider,
+        secret: SourceSecret,
+        entry: PushSecretData,
+        out: StoreOutcome,
+    ) -> None:
+        key = entry.match.secret_key
+        if key and key not in secret.data:
+            raise _EntryFailed(permanent(f"secret key {key} does not exist", "KeyNotFound"))
+        payload = secret.data[key] if key else whole_secret_json(secret.data)
+        digest = self._d.digester.digest(entry.model_dump_json(by_alias=True), payload)
+        ref = entry.status_ref
+        known = inp.known.get(ref)
+        if (
+            not inp.verify_remote
+            and known is not None
+            and known.digest == digest
+            and known.store_fingerprint == inp.store.fingerprint
+        ):
+            out.entries[ref] = known
+            return
+        record = EntryRecord(data=entry, digest=digest, store_fingerprint=inp.store.fingerprint)
+        pe = _entry(entry)
+        if inp.update_policy == "IfNotExists":
+            try:
+                exists = provider.exists(pe.remote)
+            except ProviderError as err:
+                raise _EntryFailed(
+                    from_provider(err, "could not verify if secret exists in store: ")
+                ) from None
+            if exists:
+                record.remote_version = known.remote_version if known else None
+                out.entries[ref] = record
+                return
+        try:
+            result = provider.push(secret, pe)
+        except ProviderError as err:
+            raise _EntryFailed(
+                from_provider(
+                    err, f"could not write remote ref {key} to target secretstore {inp.store.name}: "
+                )
+            ) from None
+        record.remote_version = result.remote_version
+        out.entries[ref] = record
+        if result.written:
+            out.written.append(ref)
+            activity.logger.info("pushed %s to %s (version %s)", ref, inp.store.key,
+                                 result.remote_version)
+
+    @activity.defn(name=ACT_DELETE_REMOTE)
+    def delete_remote_refs(self, inp: DeleteInput) -> StoreOutcome:
+        """Delete each recorded entry from one store.
+
+        Reads the store (its live spec, else the snapshot recorded at push time) and its
+        credentials; deletes remote secrets. Missing remote secrets and secrets we do not
+        manage count as deleted (the provider skips them), so it is idempotent. Errors:
+        transient provider failures retry; a store that cannot be used is permanent.
+        """
+        try:
+            provider = self._d.providers.for_store(inp.store, inp.ref.namespace)
+        except ProviderError as err:
+            raise from_provider(
+                err, f"could not get secrets client for store {inp.store.key}: "
+            ) from None
+        out = StoreOutcome(store_key=inp.store.key, ok=True)
+        try:
+            for ref, record in sorted(inp.entries.items()):
+                remote = record.data.match.remote_ref
+                try:
+                    provider.delete(RemoteRef(remote.remote_key, remote.property))
+                except ProviderError as err:
+                    raise from_provider(err, "") from None
+                out.entries[ref] = record
+        finally:
+            provider.close()
+        return out
+
+
+class _EntryFailed(Exception):
+    """An entry failed; carries the ApplicationError until the partial outcome is attached."""
+
+    def __init__(self, error: ApplicationError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    def with_partial(self, out: StoreOutcome) -> ApplicationError:
+        # Entries pushed before the failure travel in the error's details, so the workflow
+        # keeps them recorded even though the activity failed.
+        partial = StoreOutcome(store_key=out.store_key, ok=False, entries=out.entries)
+        return ApplicationError(
+            self.error.message,
+            partial.model_dump(mode="json"),
+            type=self.error.type,
+            non_retryable=self.error.non_retryable,
+            next_retry_delay=self.error.next_retry_delay,
+        )

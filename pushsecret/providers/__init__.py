@@ -1,0 +1,1 @@
+"""Secret store providers, one module per store, all behind :class:`~.base.Provider`."""

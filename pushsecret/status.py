@@ -1,0 +1,58 @@
+"""ESO's status bookkeeping, as pure functions: the Ready condition and syncedResourceVersion."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _go_map(m: dict[str, str]) -> str:
+    # Go's %+v of a map: keys sorted, "k:v" pairs separated by spaces.
+    return "map[" + " ".join(f"{k}:{m[k]}" for k in sorted(m)) + "]"
+
+
+def synced_resource_version(
+    generation: int, labels: dict[str, str], annotations: dict[str, str]
+) -> str:
+    """ESO's ``<generation>-<sha3_224 of {annotations:map[..] labels:map[..]}>``."""
+    text = "{annotations:" + _go_map(annotations) + " labels:" + _go_map(labels) + "}"
+    return f"{generation}-{hashlib.sha3_224(text.encode()).hexdigest()}"
+
+
+def rfc3339(t: datetime) -> str:
+    """Kubernetes metav1.Time: UTC, second precision."""
+    aware = t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_ready(
+    conditions: list[dict[str, Any]],
+    *,
+    status: bool,
+    reason: str,
+    message: str,
+    now: datetime,
+    observed_generation: int | None = None,
+) -> list[dict[str, Any]]:
+    """Conditions with Ready set as ESO sets it.
+
+    Same status, reason and message: unchanged (timestamp kept). Same status only: replaced,
+    lastTransitionTime kept. Otherwise lastTransitionTime = now. Ready moves to the end.
+    """
+    want = "True" if status else "False"
+    others = [c for c in conditions if c.get("type") != "Ready"]
+    old = next((c for c in conditions if c.get("type") == "Ready"), None)
+    if old and old.get("status") == want and old.get("reason") == reason and old.get(
+        "message"
+    ) == message:
+        new = dict(old)
+    else:
+        new = {"type": "Ready", "status": want, "reason": reason, "message": message}
+        if old and old.get("status") == want and old.get("lastTransitionTime"):
+            new["lastTransitionTime"] = old["lastTransitionTime"]
+        else:
+            new["lastTransitionTime"] = rfc3339(now)
+    if observed_generation is not None:
+        new["observedGeneration"] = observed_generation
+    return [*others, new]

@@ -1,0 +1,1 @@
+"""The CR watcher: turns Kubernetes changes into signals to PushSecret workflows."""

@@ -1,0 +1,168 @@
+"""The walking skeleton end to end: Kubernetes API → watcher → Temporal → activities → GCP.
+
+Every test drives the official clients against the local stack (the real Temporal dev server,
+the Kubernetes and GCP emulators, and the worker and watcher as separate processes) and polls
+with generous deadlines; none of them sleeps to synchronise.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kubernetes.client.exceptions import ApiException
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from pushsecret.api.pushsecret import FINALIZER
+from tests.e2e.conftest import Cluster, poll
+
+
+def _wf_id(c: Cluster, ns: str, name: str) -> str:
+    return f"pushsecret/{ns}/{name}/{c.get_ps(ns, name)['metadata']['uid']}"
+
+
+def test_push_reaches_store_and_status_is_synced(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "s3cr3t-first-value"})
+    cluster.store(ns)
+    cluster.pushsecret(ns, "app", secret="db")
+
+    cond = cluster.wait_ready(ns, "app")
+    assert cond["reason"] == "Synced"
+    assert cond["message"] == "PushSecret synced successfully"
+    assert cond["lastTransitionTime"]
+    assert cluster.remote(f"{ns}-app") == b"s3cr3t-first-value"
+    status = cluster.get_ps(ns, "app")["status"]
+    assert status["refreshTime"]
+    assert status["syncedResourceVersion"].startswith("1-")
+    assert status["syncedPushSecrets"] == {
+        "SecretStore/gcp": {
+            f"{ns}-app": {
+                "match": {"secretKey": "password", "remoteRef": {"remoteKey": f"{ns}-app"}},
+                "conversionStrategy": "None",
+            }
+        }
+    }
+    secret = cluster.gcp.get_secret(name=f"projects/e2e-project/secrets/{ns}-app")
+    assert secret.labels["managed-by"] == "external-secrets"
+
+
+def test_source_change_reaches_store_without_waiting_for_refresh(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "v1-value"})
+    cluster.store(ns)
+    cluster.pushsecret(ns, "app", secret="db", refreshInterval="1h")
+    cluster.wait_ready(ns, "app")
+    assert cluster.remote(f"{ns}-app") == b"v1-value"
+
+    started = time.monotonic()
+    cluster.set_secret(ns, "db", {"password": "v2-value"})
+    poll(lambda: cluster.remote(f"{ns}-app") == b"v2-value", 30, "the new value in GCP")
+    assert time.monotonic() - started < 30  # the refresh interval is an hour
+    assert len(cluster.versions(f"{ns}-app")) == 2
+
+
+def test_refresh_with_nothing_changed_adds_no_version(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "steady"})
+    cluster.store(ns)
+    cluster.pushsecret(ns, "app", secret="db", refreshInterval="1s")
+    cluster.wait_ready(ns, "app")
+    first = cluster.get_ps(ns, "app")["status"]["refreshTime"]
+    # refreshTime has second precision: two later values prove at least two more refreshes.
+    seen = {first}
+    poll(lambda: seen.add(cluster.get_ps(ns, "app")["status"]["refreshTime"]) or len(seen) >= 3,
+         30, "two more refreshes")
+    assert len(cluster.versions(f"{ns}-app")) == 1
+
+
+async def test_delete_policy_delete_removes_remote_and_completes(
+    cluster: Cluster, temporal: Client
+) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "to-be-deleted"})
+    cluster.store(ns)
+    cluster.pushsecret(ns, "app", secret="db", deletionPolicy="Delete")
+    cluster.wait_ready(ns, "app")
+    poll(lambda: FINALIZER in (cluster.get_ps(ns, "app")["metadata"].get("finalizers") or []),
+         30, "our finalizer")
+    wf = _wf_id(cluster, ns, "app")
+    assert cluster.remote_exists(f"{ns}-app")
+
+    cluster.custom.delete_namespaced_custom_object("external-secrets.io", "v1alpha1", ns,
+                                                   "pushsecrets", "app")
+    poll(lambda: _gone(cluster, ns, "app"), 60, "the PushSecret to be gone")
+    assert not cluster.remote_exists(f"{ns}-app")
+    desc = await temporal.get_workflow_handle(wf).describe()
+    assert desc.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_delete_policy_none_keeps_remote(cluster: Cluster, temporal: Client) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "to-be-kept"})
+    cluster.store(ns)
+    cluster.pushsecret(ns, "app", secret="db")
+    cluster.wait_ready(ns, "app")
+    wf = _wf_id(cluster, ns, "app")
+    cluster.custom.delete_namespaced_custom_object("external-secrets.io", "v1alpha1", ns,
+                                                   "pushsecrets", "app")
+    poll(lambda: _gone(cluster, ns, "app"), 60, "the PushSecret to be gone")
+
+    async def completed() -> bool:
+        d = await temporal.get_workflow_handle(wf).describe()
+        return d.status == WorkflowExecutionStatus.COMPLETED
+
+    deadline = time.monotonic() + 60
+    while not await completed():
+        assert time.monotonic() < deadline, "workflow did not complete"
+        await _tick()
+    assert cluster.remote(f"{ns}-app") == b"to-be-kept"
+
+
+def test_missing_store_is_reported_then_converges(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "waits-for-store"})
+    cluster.pushsecret(ns, "app", secret="db", store="late")
+    cond = cluster.wait_ready(ns, "app", status="False")
+    assert cond["reason"] == "Errored"
+    assert cond["message"] == (
+        'set secret failed: could not get SecretStore "late", '
+        'secretstores.external-secrets.io "late" not found'
+    )
+    cluster.store(ns, "late")
+    cluster.wait_ready(ns, "app", timeout=60)
+    assert cluster.remote(f"{ns}-app") == b"waits-for-store"
+
+
+def test_missing_secret_is_reported_then_converges(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.store(ns)
+    cluster.pushsecret(ns, "app", secret="later")
+    cond = cluster.wait_ready(ns, "app", status="False")
+    assert cond["reason"] == "Errored"
+    assert cond["message"] == "could not get source secret"
+    cluster.secret(ns, "later", {"password": "arrived-late"})
+    cluster.wait_ready(ns, "app", timeout=60)
+    assert cluster.remote(f"{ns}-app") == b"arrived-late"
+
+
+def test_missing_key_is_reported(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.store(ns)
+    cluster.secret(ns, "db", {"user": "admin"})
+    cluster.pushsecret(ns, "app", secret="db")
+    cond = cluster.wait_ready(ns, "app", status="False")
+    assert cond["message"] == "set secret failed: secret key password does not exist"
+
+
+def _gone(c: Cluster, ns: str, name: str) -> bool:
+    try:
+        c.get_ps(ns, name)
+    except ApiException as err:
+        return err.status == 404
+    return False
+
+
+async def _tick() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.1)

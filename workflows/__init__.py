@@ -1,0 +1,1 @@
+"""Deterministic Temporal workflow code: imports ``pushsecret.api`` and ``temporalio`` only."""
