@@ -37,4 +37,10 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     push = PushActivities(deps)
     status = StatusActivities(deps)
     fin = FinalizerActivities(deps)
-    return [plan.plan, push.push_to_store, push.delete_remote_refs, status.patch_status, fin.set_finalizer]
+    return [
+        plan.plan,
+        push.push_to_store,
+        push.delete_remote_refs,
+        status.patch_status,
+        fin.set_finalizer,
+    ]

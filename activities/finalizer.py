@@ -39,10 +39,12 @@ class FinalizerActivities:
                     return False
                 if inp.present and md.get("deletionTimestamp"):
                     return False
-                wanted = [*current, FINALIZER] if inp.present else [
-                    f for f in current if f != FINALIZER
-                ]
-                kube.patch_pushsecret_finalizers(ref.namespace, ref.name, wanted, md["resourceVersion"])
+                wanted = (
+                    [*current, FINALIZER] if inp.present else [f for f in current if f != FINALIZER]
+                )
+                kube.patch_pushsecret_finalizers(
+                    ref.namespace, ref.name, wanted, md["resourceVersion"]
+                )
                 return True
             except ApiException as err:
                 if err.status == 409:
@@ -51,5 +53,6 @@ class FinalizerActivities:
                     return False
                 raise from_kube(err, f"could not update finalizers of PushSecret {ref}") from None
         raise from_kube(
-            ApiException(status=409, reason="Conflict"), f"finalizers of PushSecret {ref} kept changing"
+            ApiException(status=409, reason="Conflict"),
+            f"finalizers of PushSecret {ref} kept changing",
         )

@@ -8,9 +8,9 @@ from temporalio import activity
 from activities import Deps
 from activities.errors import from_kube
 from pushsecret.api.common import ObjectMeta
+from pushsecret.api.pushsecret import FINALIZER, PushSecret
 from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
 from pushsecret.api.workflow import ACT_PLAN, Plan, PushSecretRef
-from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.status import synced_resource_version
 from pushsecret.stores import StoreRefError, resolve_stores
 
@@ -69,13 +69,14 @@ class PlanActivities:
             return base
         if base.deleting:
             return base
+        unsupported = _unsupported(ps)
+        if unsupported:
+            # Pushing untemplated or partial data would be worse than not pushing: say so.
+            base.error = f"{unsupported} is not supported yet by pushsecret-temporal"
+            return base
         sel = spec.selector
         if sel.secret is None or not sel.secret.name:
-            base.error = (
-                "selector.secret.selector and selector.generatorRef are not supported yet"
-                if sel.secret is not None and sel.secret.selector is not None or sel.generator_ref
-                else "no secret selector provided"
-            )
+            base.error = "no secret selector provided"
             return base
         base.source_secret = sel.secret.name
         try:
@@ -91,3 +92,21 @@ class PlanActivities:
             return base
         base.source_version = secret.resource_version
         return base
+
+
+def _unsupported(ps: PushSecret) -> str | None:
+    """The first spec feature this version parses but does not implement yet, if any."""
+    spec = ps.spec
+    if spec.selector.generator_ref is not None:
+        return "spec.selector.generatorRef"
+    sel = spec.selector.secret
+    if sel is not None and not sel.name and sel.selector is not None:
+        return "spec.selector.secret.selector"
+    if spec.template is not None:
+        return "spec.template"
+    if spec.data_to:
+        return "spec.dataTo"
+    for i, d in enumerate(spec.data):
+        if d.conversion_strategy != "None":
+            return f"spec.data[{i}].conversionStrategy {d.conversion_strategy}"
+    return None

@@ -72,6 +72,7 @@ class PushActivities:
         out = StoreOutcome(store_key=inp.store.key, ok=True)
         try:
             for entry in inp.entries:
+                activity.heartbeat()  # no details: they are payloads, and progress is cheap to redo
                 self._push_entry(inp, provider, secret, entry, out)
         except _EntryFailed as err:
             raise err.with_partial(out) from None
@@ -120,15 +121,17 @@ class PushActivities:
         except ProviderError as err:
             raise _EntryFailed(
                 from_provider(
-                    err, f"could not write remote ref {key} to target secretstore {inp.store.name}: "
+                    err,
+                    f"could not write remote ref {key} to target secretstore {inp.store.name}: ",
                 )
             ) from None
         record.remote_version = result.remote_version
         out.entries[ref] = record
         if result.written:
             out.written.append(ref)
-            activity.logger.info("pushed %s to %s (version %s)", ref, inp.store.key,
-                                 result.remote_version)
+            activity.logger.info(
+                "pushed %s to %s (version %s)", ref, inp.store.key, result.remote_version
+            )
 
     @activity.defn(name=ACT_DELETE_REMOTE)
     def delete_remote_refs(self, inp: DeleteInput) -> StoreOutcome:
@@ -148,6 +151,7 @@ class PushActivities:
         out = StoreOutcome(store_key=inp.store.key, ok=True)
         try:
             for ref, record in sorted(inp.entries.items()):
+                activity.heartbeat()
                 remote = record.data.match.remote_ref
                 try:
                     provider.delete(RemoteRef(remote.remote_key, remote.property))

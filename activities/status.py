@@ -10,7 +10,7 @@ from temporalio import activity
 from activities import Deps
 from activities.errors import from_kube
 from pushsecret.api.workflow import ACT_PATCH_STATUS, StatusPatch
-from pushsecret.status import rfc3339, set_ready
+from pushsecret.status import rfc3339, set_ready, synced_entry
 
 _ATTEMPTS = 5
 
@@ -47,7 +47,7 @@ class StatusActivities:
                     )
                 if patch.synced is not None:
                     status["syncedPushSecrets"] = {
-                        store: {k: d.model_dump(by_alias=True, exclude_none=True) for k, d in e.items()}
+                        store: {k: synced_entry(d) for k, d in e.items()}
                         for store, e in patch.synced.items()
                     }
                 if patch.refresh_time is not None:

@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     local = sub.add_parser("local", help="the local stack (Temporal, emulators, worker, watcher)")
     local_sub = local.add_subparsers(dest="local_command", required=True)
     up = local_sub.add_parser("up", help="start the local stack in the foreground")
-    up.add_argument("--state-dir", required=True, help="where kubeconfig, endpoints.json and logs go")
+    up.add_argument(
+        "--state-dir", required=True, help="where kubeconfig, endpoints.json and logs go"
+    )
     up.add_argument("--persist", action="store_true", help="keep Temporal's database in state-dir")
     up.set_defaults(func=_local_up)
 

@@ -26,8 +26,10 @@ Obj = dict[str, Any]
 
 def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     """An ApiClient from ``kubeconfig`` (or ``$KUBECONFIG``/~/.kube/config), else in-cluster."""
-    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get(
-        "KUBECONFIG"
+    if (
+        kubeconfig is None
+        and os.environ.get("KUBERNETES_SERVICE_HOST")
+        and not os.environ.get("KUBECONFIG")
     ):
         cfg = client.Configuration()
         config.load_incluster_config(client_configuration=cfg)
@@ -97,7 +99,9 @@ class Kube:
                 GROUP, PUSHSECRET_VERSION, namespace, PUSHSECRET_PLURAL
             )
         else:
-            res = self.custom.list_cluster_custom_object(GROUP, PUSHSECRET_VERSION, PUSHSECRET_PLURAL)
+            res = self.custom.list_cluster_custom_object(
+                GROUP, PUSHSECRET_VERSION, PUSHSECRET_PLURAL
+            )
         items: list[Obj] = res.get("items", [])
         return items
 
@@ -135,7 +139,9 @@ class Kube:
             labels=dict(s.metadata.labels or {}),
         )
 
-    def read_secret_data(self, namespace: str, name: str) -> tuple[SecretMeta, str, dict[str, bytes]] | None:
+    def read_secret_data(
+        self, namespace: str, name: str
+    ) -> tuple[SecretMeta, str, dict[str, bytes]] | None:
         """The Secret's metadata, type and decoded data; None when it does not exist.
 
         The returned values are secret: keep them inside the calling activity.
@@ -182,7 +188,10 @@ class Kube:
             )
         else:
             res = self.custom.list_namespaced_custom_object(
-                GROUP, STORE_VERSION, namespace or "default", SECRETSTORE_PLURAL,
+                GROUP,
+                STORE_VERSION,
+                namespace or "default",
+                SECRETSTORE_PLURAL,
                 label_selector=selector,
             )
         items: list[Obj] = res.get("items", [])

@@ -6,6 +6,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from pushsecret.api.pushsecret import PushSecretData
+
 
 def _go_map(m: dict[str, str]) -> str:
     # Go's %+v of a map: keys sorted, "k:v" pairs separated by spaces.
@@ -43,9 +45,12 @@ def set_ready(
     want = "True" if status else "False"
     others = [c for c in conditions if c.get("type") != "Ready"]
     old = next((c for c in conditions if c.get("type") == "Ready"), None)
-    if old and old.get("status") == want and old.get("reason") == reason and old.get(
-        "message"
-    ) == message:
+    if (
+        old
+        and old.get("status") == want
+        and old.get("reason") == reason
+        and old.get("message") == message
+    ):
         new = dict(old)
     else:
         new = {"type": "Ready", "status": want, "reason": reason, "message": message}
@@ -56,3 +61,15 @@ def set_ready(
     if observed_generation is not None:
         new["observedGeneration"] = observed_generation
     return [*others, new]
+
+
+def synced_entry(data: PushSecretData) -> dict[str, Any]:
+    """One syncedPushSecrets value as ESO serialises it (Go's omitempty on empty strings)."""
+    out = data.model_dump(by_alias=True, exclude_none=True, mode="json")
+    match = out.get("match") or {}
+    if not match.get("secretKey"):
+        match.pop("secretKey", None)
+    ref = match.get("remoteRef") or {}
+    if not ref.get("property"):
+        ref.pop("property", None)
+    return out

@@ -126,7 +126,8 @@ class ProviderFactory:
             spec = SecretStoreSpec.model_validate(self.spec_for(store))
         except ValueError:
             raise ProviderError(
-                f"invalid {store.kind} {store.name}: spec does not parse", retryable=False,
+                f"invalid {store.kind} {store.name}: spec does not parse",
+                retryable=False,
                 reason="InvalidStore",
             ) from None
         ptype = spec.provider.provider_type()
@@ -138,14 +139,21 @@ class ProviderFactory:
             reason="UnsupportedProvider",
         )
 
-    def _credential(self, store: StoreTarget, namespace: str, name: str, key: str | None,
-                    ref_namespace: str | None) -> bytes:
+    def _credential(
+        self,
+        store: StoreTarget,
+        namespace: str,
+        name: str,
+        key: str | None,
+        ref_namespace: str | None,
+    ) -> bytes:
         if store.kind == "SecretStore":
             if ref_namespace and ref_namespace != store.namespace:
                 raise ProviderError(
                     "invalid auth secret data: namespace should either be empty or match the "
                     "namespace of the SecretStore for a namespaced SecretStore",
-                    retryable=False, reason="InvalidStore",
+                    retryable=False,
+                    reason="InvalidStore",
                 )
             secret_ns = store.namespace or namespace
         else:
@@ -154,7 +162,8 @@ class ProviderFactory:
         if value is None:
             raise ProviderError(
                 f'could not read credentials: Secret "{secret_ns}/{name}" key "{key}" not found',
-                retryable=False, reason="CredentialsNotFound",
+                retryable=False,
+                reason="CredentialsNotFound",
             )
         return value
 
@@ -178,7 +187,8 @@ class ProviderFactory:
                 info = json.loads(raw)
             except ValueError:
                 raise ProviderError(
-                    "failed to process the provided JSON credentials", retryable=False,
+                    "failed to process the provided JSON credentials",
+                    retryable=False,
                     reason="InvalidCredentials",
                 ) from None
         return GCPSecretManagerProvider.from_config(

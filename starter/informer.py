@@ -67,7 +67,9 @@ class Informer:
         self.synced = threading.Event()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"informer-{self.resource}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"informer-{self.resource}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -98,9 +100,9 @@ class Informer:
                 del self.cache[key]
                 self._emit(DELETED, old)
         for key, item in seen.items():
-            old = self.cache.get(key)
+            prev = self.cache.get(key)
             self.cache[key] = item
-            if old is None or _rv(old) != _rv(item):
+            if prev is None or _rv(prev) != _rv(item):
                 self._emit(SYNC, item)
         self.synced.set()
         rv: str = (res.get("metadata") or {}).get("resourceVersion") or ""
@@ -123,12 +125,17 @@ class Informer:
                 if err.status == 410:
                     log.info("%s: watch expired (410), relisting", self.resource)
                 else:
-                    log.warning("%s: API error %s, relisting after backoff", self.resource, err.status)
+                    log.warning(
+                        "%s: API error %s, relisting after backoff", self.resource, err.status
+                    )
                     self._stop.wait(self._backoff)
                 rv = ""
             except (HTTPError, OSError, ValueError) as err:
-                log.warning("%s: watch failed (%s), relisting after backoff", self.resource,
-                            type(err).__name__)
+                log.warning(
+                    "%s: watch failed (%s), relisting after backoff",
+                    self.resource,
+                    type(err).__name__,
+                )
                 self._stop.wait(self._backoff)
                 rv = ""
 

@@ -107,29 +107,42 @@ class Watcher:
             if ns is None:
                 fns: dict[str, Any] = {
                     "pushsecrets": lambda **kw: custom.list_cluster_custom_object(
-                        group, "v1alpha1", "pushsecrets", **kw),
+                        group, "v1alpha1", "pushsecrets", **kw
+                    ),
                     "secrets": lambda **kw: core.list_secret_for_all_namespaces(**kw),
                     "secretstores": lambda **kw: custom.list_cluster_custom_object(
-                        group, "v1", "secretstores", **kw),
+                        group, "v1", "secretstores", **kw
+                    ),
                 }
             else:
                 fns = {
                     "pushsecrets": lambda ns=ns, **kw: custom.list_namespaced_custom_object(
-                        group, "v1alpha1", ns, "pushsecrets", **kw),
+                        group, "v1alpha1", ns, "pushsecrets", **kw
+                    ),
                     "secrets": lambda ns=ns, **kw: core.list_namespaced_secret(ns, **kw),
                     "secretstores": lambda ns=ns, **kw: custom.list_namespaced_custom_object(
-                        group, "v1", ns, "secretstores", **kw),
+                        group, "v1", ns, "secretstores", **kw
+                    ),
                 }
             for resource, fn in fns.items():
-                out.append(Informer(
-                    resource, fn, self._on_event, serialize=ser,
-                    trim=_metadata_only if resource == "secrets" else None,
-                ))
-        out.append(Informer(
-            "clustersecretstores",
-            lambda **kw: custom.list_cluster_custom_object(group, "v1", "clustersecretstores", **kw),
-            self._on_event,
-        ))
+                out.append(
+                    Informer(
+                        resource,
+                        fn,
+                        self._on_event,
+                        serialize=ser,
+                        trim=_metadata_only if resource == "secrets" else None,
+                    )
+                )
+        out.append(
+            Informer(
+                "clustersecretstores",
+                lambda **kw: custom.list_cluster_custom_object(
+                    group, "v1", "clustersecretstores", **kw
+                ),
+                self._on_event,
+            )
+        )
         return out
 
     # -- queue → signals (event loop) -------------------------------------------------------
@@ -184,13 +197,21 @@ class Watcher:
         ):
             await self._add_finalizer(key, obj)
         if old is None or etype == SYNC or old.uid != new.uid:
-            change = Change(kind="resync", generation=new.generation,
-                            source_version=self._source_version(key, new))
+            change = Change(
+                kind="resync",
+                generation=new.generation,
+                source_version=self._source_version(key, new),
+            )
         elif (old.generation, old.labels, old.annotations) != (
-            new.generation, new.labels, new.annotations
+            new.generation,
+            new.labels,
+            new.annotations,
         ):
-            change = Change(kind="spec", generation=new.generation,
-                            source_version=self._source_version(key, new))
+            change = Change(
+                kind="spec",
+                generation=new.generation,
+                source_version=self._source_version(key, new),
+            )
         else:
             return  # status, finalizer or resourceVersion only: nothing to push (ESO's predicate)
         await self._signal(key, new.uid, change)
@@ -206,8 +227,12 @@ class Watcher:
         for ps_key in sorted(self._by_secret.get(key, ())):
             seen = self._pushsecrets.get(ps_key)
             if seen is not None and not seen.deleting:
-                change = Change(kind="source", detail=f"Secret/{key[1]}", generation=seen.generation,
-                                source_version=rv or None)
+                change = Change(
+                    kind="source",
+                    detail=f"Secret/{key[1]}",
+                    generation=seen.generation,
+                    source_version=rv or None,
+                )
                 await self._signal(ps_key, seen.uid, change)
 
     async def _on_store(self, kind: str, key: Key, etype: str) -> None:
@@ -237,8 +262,11 @@ class Watcher:
         md = obj["metadata"]
         try:
             await asyncio.to_thread(
-                self._kube.patch_pushsecret_finalizers, key[0], key[1],
-                [*(md.get("finalizers") or []), FINALIZER], md["resourceVersion"],
+                self._kube.patch_pushsecret_finalizers,
+                key[0],
+                key[1],
+                [*(md.get("finalizers") or []), FINALIZER],
+                md["resourceVersion"],
             )
         except Exception as err:  # the workflow adds it too; a conflict here is harmless
             log.info("could not add finalizer to %s/%s: %s", key[0], key[1], type(err).__name__)
@@ -248,9 +276,9 @@ class Watcher:
         ref = PushSecretRef(namespace=key[0], name=key[1], uid=uid)
         sa = None
         if self._settings.search_attributes:
-            sa = TypedSearchAttributes([
-                SearchAttributePair(SA_NAMESPACE, key[0]), SearchAttributePair(SA_NAME, key[1])
-            ])
+            sa = TypedSearchAttributes(
+                [SearchAttributePair(SA_NAMESPACE, key[0]), SearchAttributePair(SA_NAME, key[1])]
+            )
         try:
             handle: WorkflowHandle[Any, Any] = await self._client.start_workflow(
                 PushSecretWorkflow.run,
@@ -276,9 +304,15 @@ class Watcher:
                 if seen.deleting:
                     await self._signal(key, seen.uid, None)
                 else:
-                    await self._signal(key, seen.uid, Change(
-                        kind="resync", generation=seen.generation,
-                        source_version=self._source_version(key, seen)))
+                    await self._signal(
+                        key,
+                        seen.uid,
+                        Change(
+                            kind="resync",
+                            generation=seen.generation,
+                            source_version=self._source_version(key, seen),
+                        ),
+                    )
 
 
 def _metadata_only(obj: Obj) -> Obj:

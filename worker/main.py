@@ -21,7 +21,9 @@ from workflows.pushsecret import PushSecretWorkflow
 log = logging.getLogger("pushsecret.worker")
 
 
-def build_worker(client: Client, settings: Settings, deps: Deps, executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, deps: Deps, executor: ThreadPoolExecutor
+) -> Worker:
     """A Worker for the PushSecret task queue; activities run in ``executor``, off the loop."""
     return Worker(
         client,

@@ -12,6 +12,7 @@ carries it whole (a flag kept outside it would be lost with the old run).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -41,19 +42,28 @@ with workflow.unsafe.imports_passed_through():
     )
 
 MSG_SYNCED = "PushSecret synced successfully"
-MSG_SYNCED_IF_NOT_EXISTS = "PushSecret synced successfully. Existing secrets in providers unchanged."
+MSG_SYNCED_IF_NOT_EXISTS = (
+    "PushSecret synced successfully. Existing secrets in providers unchanged."
+)
 
 # Kubernetes reads and status patches: quick, retried a few times, then the workflow's own
 # backoff takes over so that a flapping API server never wedges the loop.
 _KUBE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=5
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
 )
 # Store calls: a handful of attempts inside one reconcile; a store that stays down is retried by
 # the next reconcile (retry_at), recorded as failed in between, and never blocks the others.
 _STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20), maximum_attempts=4
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=4,
 )
 _MAX_BACKOFF = timedelta(minutes=5)
+# Store activities heartbeat per entry: a worker that dies mid-push is noticed after this long,
+# not after the whole start-to-close timeout.
+_HEARTBEAT = timedelta(seconds=20)
 # Keep a bounded record of pending changes; one entry per kind is enough to decide.
 _MAX_PENDING = 16
 
@@ -115,12 +125,10 @@ class PushSecretWorkflow:
                 if not await self._reconcile():
                     return "gone"
                 continue
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._s.pending) or self._s.deleting, timeout=self._sleep_for()
                 )
-            except asyncio.TimeoutError:
-                pass
             if workflow.info().is_continue_as_new_suggested():
                 # Handlers may still be running; finishing them first keeps their effects in
                 # the state we carry over.
@@ -156,7 +164,7 @@ class PushSecretWorkflow:
     # -- reconcile --------------------------------------------------------------------------
 
     async def _plan(self) -> Plan:
-        return await workflow.execute_activity(
+        plan: Plan = await workflow.execute_activity(
             ACT_PLAN,
             self._ref,
             result_type=Plan,
@@ -164,6 +172,7 @@ class PushSecretWorkflow:
             retry_policy=_KUBE_RETRY,
             summary=f"plan {self._ref}",
         )
+        return plan
 
     async def _reconcile(self) -> bool:
         """One pass of plan → push → status. Returns False when the PushSecret is gone."""
@@ -249,14 +258,16 @@ class PushSecretWorkflow:
             verify_remote=verify_remote,
         )
         try:
-            return await workflow.execute_activity(
+            outcome: StoreOutcome = await workflow.execute_activity(
                 ACT_PUSH_STORE,
                 inp,
                 result_type=StoreOutcome,
-                start_to_close_timeout=timedelta(minutes=2),
+                start_to_close_timeout=timedelta(minutes=5),
+                heartbeat_timeout=_HEARTBEAT,
                 retry_policy=_STORE_RETRY,
                 summary=f"push to {store.key}",
             )
+            return outcome
         except ActivityError as err:
             outcome = StoreOutcome(store_key=store.key, ok=False, error=_error_message(err))
             cause = err.cause
@@ -291,9 +302,10 @@ class PushSecretWorkflow:
                 ACT_DELETE_REMOTE,
                 DeleteInput(ref=self._ref, store=store, entries=entries),
                 result_type=StoreOutcome,
-                start_to_close_timeout=timedelta(minutes=2),
+                start_to_close_timeout=timedelta(minutes=5),
+                heartbeat_timeout=_HEARTBEAT,
                 retry_policy=_STORE_RETRY,
-                summary=f"delete from {store_key}",
+                summary=f"delete from {store_key}",  # noqa: S608 (not SQL)
             )
         except ActivityError as err:
             return _error_message(err)
@@ -386,10 +398,8 @@ class PushSecretWorkflow:
         return True
 
     async def _wait_retry(self) -> None:
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(lambda: bool(self._s.pending), timeout=self._sleep_for())
-        except asyncio.TimeoutError:
-            pass
         self._s.pending = []
 
 

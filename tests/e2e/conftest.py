@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,6 +52,8 @@ class Cluster:
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
+        #: every value written into a Secret, for the leak scan
+        self.values: set[str] = set()
         api = load_api_client(str(stack.kubeconfig))
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
@@ -66,40 +69,64 @@ class Cluster:
         return ns
 
     def secret(self, ns: str, name: str, data: dict[str, str]) -> None:
+        self.values.update(data.values())
         self.core.create_namespaced_secret(
             ns, {"metadata": {"name": name}, "stringData": data, "type": "Opaque"}
         )
 
     def set_secret(self, ns: str, name: str, data: dict[str, str]) -> None:
+        self.values.update(data.values())
         enc = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         self.core.patch_namespaced_secret(name, ns, {"data": enc})
 
     def store(self, ns: str, name: str = "gcp", project: str = PROJECT) -> None:
-        self.custom.create_namespaced_custom_object(GROUP, "v1", ns, "secretstores", {
-            "apiVersion": f"{GROUP}/v1", "kind": "SecretStore", "metadata": {"name": name},
-            "spec": {"provider": {"gcpsm": {"projectID": project}}},
-        })
+        self.custom.create_namespaced_custom_object(
+            GROUP,
+            "v1",
+            ns,
+            "secretstores",
+            {
+                "apiVersion": f"{GROUP}/v1",
+                "kind": "SecretStore",
+                "metadata": {"name": name},
+                "spec": {"provider": {"gcpsm": {"projectID": project}}},
+            },
+        )
 
-    def pushsecret(self, ns: str, name: str, *, secret: str, store: str = "gcp",
-                   data: list[dict[str, Any]] | None = None, **spec: Any) -> dict[str, Any]:
+    def pushsecret(
+        self,
+        ns: str,
+        name: str,
+        *,
+        secret: str,
+        store: str = "gcp",
+        data: list[dict[str, Any]] | None = None,
+        **spec: Any,
+    ) -> dict[str, Any]:
         body = {
-            "apiVersion": f"{GROUP}/v1alpha1", "kind": "PushSecret", "metadata": {"name": name},
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "PushSecret",
+            "metadata": {"name": name},
             "spec": {
                 "secretStoreRefs": [{"name": store, "kind": "SecretStore"}],
                 "selector": {"secret": {"name": secret}},
-                "data": data if data is not None else [
+                "data": data
+                if data is not None
+                else [
                     {"match": {"secretKey": "password", "remoteRef": {"remoteKey": f"{ns}-{name}"}}}
                 ],
                 **spec,
             },
         }
         obj: dict[str, Any] = self.custom.create_namespaced_custom_object(
-            GROUP, "v1alpha1", ns, "pushsecrets", body)
+            GROUP, "v1alpha1", ns, "pushsecrets", body
+        )
         return obj
 
     def get_ps(self, ns: str, name: str) -> dict[str, Any]:
         obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-            GROUP, "v1alpha1", ns, "pushsecrets", name)
+            GROUP, "v1alpha1", ns, "pushsecrets", name
+        )
         return obj
 
     def ready(self, ns: str, name: str) -> dict[str, Any] | None:
@@ -110,14 +137,19 @@ class Cluster:
                 return cond
         return None
 
-    def wait_ready(self, ns: str, name: str, status: str = "True",
-                   timeout: float = 60.0) -> dict[str, Any]:
-        return poll(lambda: (c := self.ready(ns, name)) and c["status"] == status and c,
-                    timeout, f"{ns}/{name} Ready={status}")
+    def wait_ready(
+        self, ns: str, name: str, status: str = "True", timeout: float = 60.0
+    ) -> dict[str, Any]:
+        return poll(
+            lambda: (c := self.ready(ns, name)) and c["status"] == status and c,
+            timeout,
+            f"{ns}/{name} Ready={status}",
+        )
 
     def remote(self, secret_id: str, version: str = "latest") -> bytes:
         resp = self.gcp.access_secret_version(
-            name=f"projects/{PROJECT}/secrets/{secret_id}/versions/{version}")
+            name=f"projects/{PROJECT}/secrets/{secret_id}/versions/{version}"
+        )
         return bytes(resp.payload.data)
 
     def versions(self, secret_id: str) -> list[sm.SecretVersion]:
@@ -133,7 +165,9 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    state: Path = tmp_path_factory.mktemp("stack")
+    # PUSHSECRET_E2E_STATE_DIR keeps the stack's logs (worker.log, watcher.log) for a post-mortem.
+    keep = os.environ.get("PUSHSECRET_E2E_STATE_DIR")
+    state: Path = Path(keep) if keep else tmp_path_factory.mktemp("stack")
     with LocalStack(state, ui=False, resync_seconds=20) as s:
         yield s
 

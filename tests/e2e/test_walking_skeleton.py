@@ -7,6 +7,7 @@ with generous deadlines; none of them sleeps to synchronise.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from kubernetes.client.exceptions import ApiException
@@ -70,8 +71,11 @@ def test_refresh_with_nothing_changed_adds_no_version(cluster: Cluster) -> None:
     first = cluster.get_ps(ns, "app")["status"]["refreshTime"]
     # refreshTime has second precision: two later values prove at least two more refreshes.
     seen = {first}
-    poll(lambda: seen.add(cluster.get_ps(ns, "app")["status"]["refreshTime"]) or len(seen) >= 3,
-         30, "two more refreshes")
+    poll(
+        lambda: seen.add(cluster.get_ps(ns, "app")["status"]["refreshTime"]) or len(seen) >= 3,
+        30,
+        "two more refreshes",
+    )
     assert len(cluster.versions(f"{ns}-app")) == 1
 
 
@@ -83,17 +87,20 @@ async def test_delete_policy_delete_removes_remote_and_completes(
     cluster.store(ns)
     cluster.pushsecret(ns, "app", secret="db", deletionPolicy="Delete")
     cluster.wait_ready(ns, "app")
-    poll(lambda: FINALIZER in (cluster.get_ps(ns, "app")["metadata"].get("finalizers") or []),
-         30, "our finalizer")
+    poll(
+        lambda: FINALIZER in (cluster.get_ps(ns, "app")["metadata"].get("finalizers") or []),
+        30,
+        "our finalizer",
+    )
     wf = _wf_id(cluster, ns, "app")
     assert cluster.remote_exists(f"{ns}-app")
 
-    cluster.custom.delete_namespaced_custom_object("external-secrets.io", "v1alpha1", ns,
-                                                   "pushsecrets", "app")
+    cluster.custom.delete_namespaced_custom_object(
+        "external-secrets.io", "v1alpha1", ns, "pushsecrets", "app"
+    )
     poll(lambda: _gone(cluster, ns, "app"), 60, "the PushSecret to be gone")
     assert not cluster.remote_exists(f"{ns}-app")
-    desc = await temporal.get_workflow_handle(wf).describe()
-    assert desc.status == WorkflowExecutionStatus.COMPLETED
+    await _completed(temporal, wf)
 
 
 async def test_delete_policy_none_keeps_remote(cluster: Cluster, temporal: Client) -> None:
@@ -103,18 +110,12 @@ async def test_delete_policy_none_keeps_remote(cluster: Cluster, temporal: Clien
     cluster.pushsecret(ns, "app", secret="db")
     cluster.wait_ready(ns, "app")
     wf = _wf_id(cluster, ns, "app")
-    cluster.custom.delete_namespaced_custom_object("external-secrets.io", "v1alpha1", ns,
-                                                   "pushsecrets", "app")
+    cluster.custom.delete_namespaced_custom_object(
+        "external-secrets.io", "v1alpha1", ns, "pushsecrets", "app"
+    )
     poll(lambda: _gone(cluster, ns, "app"), 60, "the PushSecret to be gone")
 
-    async def completed() -> bool:
-        d = await temporal.get_workflow_handle(wf).describe()
-        return d.status == WorkflowExecutionStatus.COMPLETED
-
-    deadline = time.monotonic() + 60
-    while not await completed():
-        assert time.monotonic() < deadline, "workflow did not complete"
-        await _tick()
+    await _completed(temporal, wf)
     assert cluster.remote(f"{ns}-app") == b"to-be-kept"
 
 
@@ -162,7 +163,11 @@ def _gone(c: Cluster, ns: str, name: str) -> bool:
     return False
 
 
-async def _tick() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.1)
+async def _completed(temporal: Client, wf: str, timeout: float = 60) -> None:
+    """Poll until the workflow has completed (it finishes just after releasing the object)."""
+    deadline = time.monotonic() + timeout
+    while (await temporal.get_workflow_handle(wf).describe()).status != (
+        WorkflowExecutionStatus.COMPLETED
+    ):
+        assert time.monotonic() < deadline, f"workflow {wf} did not complete"
+        await asyncio.sleep(0.1)

@@ -128,8 +128,12 @@ async def _until(env: WorkflowEnvironment, cond: object, what: str) -> None:
 async def test_first_sync_then_refresh_after_interval(time_env: WorkflowEnvironment) -> None:
     script = Script(plan=_plan("a", "b"))
     tq = str(uuid.uuid4())
-    async with Worker(time_env.client, task_queue=tq, workflows=[PushSecretWorkflow],
-                      activities=script.activities()):
+    async with Worker(
+        time_env.client,
+        task_queue=tq,
+        workflows=[PushSecretWorkflow],
+        activities=script.activities(),
+    ):
         handle = await _start(time_env, tq)
         await _until(time_env, lambda: len(script.statuses) >= 1, "first status")
         assert sorted(p.store.key for p in script.pushes) == ["SecretStore/a", "SecretStore/b"]
@@ -156,8 +160,12 @@ async def test_first_sync_then_refresh_after_interval(time_env: WorkflowEnvironm
 async def test_failing_store_does_not_block_the_other(time_env: WorkflowEnvironment) -> None:
     script = Script(plan=_plan("good", "bad"), failing={"SecretStore/bad"})
     tq = str(uuid.uuid4())
-    async with Worker(time_env.client, task_queue=tq, workflows=[PushSecretWorkflow],
-                      activities=script.activities()):
+    async with Worker(
+        time_env.client,
+        task_queue=tq,
+        workflows=[PushSecretWorkflow],
+        activities=script.activities(),
+    ):
         handle = await _start(time_env, tq)
         await _until(time_env, lambda: len(script.statuses) >= 1, "status")
         st = script.statuses[0]
@@ -178,11 +186,17 @@ async def test_failing_store_does_not_block_the_other(time_env: WorkflowEnvironm
         await handle.terminate()
 
 
-async def test_delete_policy_deletes_recorded_refs_then_releases(time_env: WorkflowEnvironment) -> None:
+async def test_delete_policy_deletes_recorded_refs_then_releases(
+    time_env: WorkflowEnvironment,
+) -> None:
     script = Script(plan=_plan("a", policy="Delete"))
     tq = str(uuid.uuid4())
-    async with Worker(time_env.client, task_queue=tq, workflows=[PushSecretWorkflow],
-                      activities=script.activities()):
+    async with Worker(
+        time_env.client,
+        task_queue=tq,
+        workflows=[PushSecretWorkflow],
+        activities=script.activities(),
+    ):
         handle = await _start(time_env, tq)
         await _until(time_env, lambda: len(script.statuses) >= 1, "status")
         assert script.finalizers == [True]
@@ -197,8 +211,12 @@ async def test_delete_policy_deletes_recorded_refs_then_releases(time_env: Workf
 async def test_policy_none_keeps_remote_and_completes(time_env: WorkflowEnvironment) -> None:
     script = Script(plan=_plan("a"))
     tq = str(uuid.uuid4())
-    async with Worker(time_env.client, task_queue=tq, workflows=[PushSecretWorkflow],
-                      activities=script.activities()):
+    async with Worker(
+        time_env.client,
+        task_queue=tq,
+        workflows=[PushSecretWorkflow],
+        activities=script.activities(),
+    ):
         handle = await _start(time_env, tq)
         await _until(time_env, lambda: len(script.statuses) >= 1, "status")
         script.plan = Plan(found=False)
@@ -210,19 +228,25 @@ async def test_policy_none_keeps_remote_and_completes(time_env: WorkflowEnvironm
 async def test_refresh_interval_zero_waits_for_changes_only(time_env: WorkflowEnvironment) -> None:
     script = Script(plan=_plan("a", refresh=0))
     tq = str(uuid.uuid4())
-    async with Worker(time_env.client, task_queue=tq, workflows=[PushSecretWorkflow],
-                      activities=script.activities()):
+    async with Worker(
+        time_env.client,
+        task_queue=tq,
+        workflows=[PushSecretWorkflow],
+        activities=script.activities(),
+    ):
         handle = await _start(time_env, tq)
         await _until(time_env, lambda: len(script.statuses) >= 1, "status")
         await time_env.sleep(timedelta(days=3))
         assert len(script.pushes) == 1
         # A resync that reports the versions already handled is dropped...
-        await handle.signal(PushSecretWorkflow.changed,
-                            Change(kind="resync", generation=1, source_version="7"))
+        await handle.signal(
+            PushSecretWorkflow.changed, Change(kind="resync", generation=1, source_version="7")
+        )
         await time_env.sleep(timedelta(seconds=5))
         assert len(script.pushes) == 1
         # ...one with a new source version is not.
-        await handle.signal(PushSecretWorkflow.changed,
-                            Change(kind="resync", generation=1, source_version="9"))
+        await handle.signal(
+            PushSecretWorkflow.changed, Change(kind="resync", generation=1, source_version="9")
+        )
         await _until(time_env, lambda: len(script.pushes) >= 2, "push after resync")
         await handle.terminate()
