@@ -36,34 +36,55 @@ PROJECT = "bench"
 
 def _ps(name: str, secret: str, remote: str) -> dict[str, Any]:
     return {
-        "apiVersion": f"{G}/v1alpha1", "kind": "PushSecret", "metadata": {"name": name},
-        "spec": {"refreshInterval": "1h", "secretStoreRefs": [{"name": "gcp"}],
-                 "selector": {"secret": {"name": secret}},
-                 "data": [{"match": {"secretKey": "v", "remoteRef": {"remoteKey": remote}}}]},
+        "apiVersion": f"{G}/v1alpha1",
+        "kind": "PushSecret",
+        "metadata": {"name": name},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRefs": [{"name": "gcp"}],
+            "selector": {"secret": {"name": secret}},
+            "data": [{"match": {"secretKey": "v", "remoteRef": {"remoteKey": remote}}}],
+        },
     }
 
 
 def _ready(obj: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (obj.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (obj.get("status") or {}).get("conditions") or []
+    )
 
 
 def run(changes: int, count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as d, LocalStack(d, ui=False) as stack:
         api = load_api_client(str(stack.kubeconfig))
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
-        gsm = sm.SecretManagerServiceClient(transport=SecretManagerServiceGrpcTransport(
-            channel=grpc.insecure_channel(stack.gcp_address)))
+        gsm = sm.SecretManagerServiceClient(
+            transport=SecretManagerServiceGrpcTransport(
+                channel=grpc.insecure_channel(stack.gcp_address)
+            )
+        )
         core.create_namespace({"metadata": {"name": "bench"}})
-        custom.create_namespaced_custom_object(G, "v1", "bench", "secretstores", {
-            "apiVersion": f"{G}/v1", "kind": "SecretStore", "metadata": {"name": "gcp"},
-            "spec": {"provider": {"gcpsm": {"projectID": PROJECT}}}})
+        custom.create_namespaced_custom_object(
+            G,
+            "v1",
+            "bench",
+            "secretstores",
+            {
+                "apiVersion": f"{G}/v1",
+                "kind": "SecretStore",
+                "metadata": {"name": "gcp"},
+                "spec": {"provider": {"gcpsm": {"projectID": PROJECT}}},
+            },
+        )
 
         # 1. change latency
-        core.create_namespaced_secret("bench", {"metadata": {"name": "src"},
-                                                "stringData": {"v": "value-0"}})
-        custom.create_namespaced_custom_object(G, "v1alpha1", "bench", "pushsecrets",
-                                               _ps("latency", "src", "latency"))
+        core.create_namespaced_secret(
+            "bench", {"metadata": {"name": "src"}, "stringData": {"v": "value-0"}}
+        )
+        custom.create_namespaced_custom_object(
+            G, "v1alpha1", "bench", "pushsecrets", _ps("latency", "src", "latency")
+        )
         name = f"projects/{PROJECT}/secrets/latency/versions/latest"
 
         def latest() -> bytes | None:
@@ -81,8 +102,9 @@ def run(changes: int, count: int) -> dict[str, Any]:
         for i in range(1, changes + 1):
             want = f"value-{i}".encode()
             t0 = time.monotonic()
-            core.patch_namespaced_secret("src", "bench",
-                                         {"data": {"v": base64.b64encode(want).decode()}})
+            core.patch_namespaced_secret(
+                "src", "bench", {"data": {"v": base64.b64encode(want).decode()}}
+            )
             while latest() != want:
                 if time.monotonic() - t0 > 60:
                     raise SystemExit(f"change {i} never arrived")
@@ -91,19 +113,32 @@ def run(changes: int, count: int) -> dict[str, Any]:
 
         # 2. many new PushSecrets
         core.create_namespace({"metadata": {"name": "many"}})
-        custom.create_namespaced_custom_object(G, "v1", "many", "secretstores", {
-            "apiVersion": f"{G}/v1", "kind": "SecretStore", "metadata": {"name": "gcp"},
-            "spec": {"provider": {"gcpsm": {"projectID": PROJECT}}}})
+        custom.create_namespaced_custom_object(
+            G,
+            "v1",
+            "many",
+            "secretstores",
+            {
+                "apiVersion": f"{G}/v1",
+                "kind": "SecretStore",
+                "metadata": {"name": "gcp"},
+                "spec": {"provider": {"gcpsm": {"projectID": PROJECT}}},
+            },
+        )
         for i in range(count):
-            core.create_namespaced_secret("many", {"metadata": {"name": f"s{i}"},
-                                                   "stringData": {"v": f"many-{i}"}})
+            core.create_namespaced_secret(
+                "many", {"metadata": {"name": f"s{i}"}, "stringData": {"v": f"many-{i}"}}
+            )
         t0 = time.monotonic()
         for i in range(count):
-            custom.create_namespaced_custom_object(G, "v1alpha1", "many", "pushsecrets",
-                                                   _ps(f"p{i}", f"s{i}", f"many-{i}"))
+            custom.create_namespaced_custom_object(
+                G, "v1alpha1", "many", "pushsecrets", _ps(f"p{i}", f"s{i}", f"many-{i}")
+            )
         created = time.monotonic() - t0
         while True:
-            items = custom.list_namespaced_custom_object(G, "v1alpha1", "many", "pushsecrets")["items"]
+            items = custom.list_namespaced_custom_object(G, "v1alpha1", "many", "pushsecrets")[
+                "items"
+            ]
             ready = sum(1 for o in items if _ready(o))
             if ready == count:
                 break
@@ -118,8 +153,11 @@ def run(changes: int, count: int) -> dict[str, Any]:
                 "max": round(max(samples), 3),
                 "min": round(min(samples), 3),
             },
-            "new_pushsecrets": {"n": count, "create_seconds": round(created, 2),
-                                "all_synced_seconds": round(all_synced, 2)},
+            "new_pushsecrets": {
+                "n": count,
+                "create_seconds": round(created, 2),
+                "all_synced_seconds": round(all_synced, 2),
+            },
         }
 
 

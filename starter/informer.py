@@ -65,6 +65,8 @@ class Informer:
         self._thread: threading.Thread | None = None
         self.cache: dict[tuple[str, str], Obj] = {}
         self.synced = threading.Event()
+        #: how many full lists were made (1 at start; more after 410s and errors)
+        self.relists = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -91,6 +93,7 @@ class Informer:
 
     def _relist(self) -> str:
         res = self._as_dict(self._list_fn())
+        self.relists += 1
         items: list[Obj] = res.get("items") or []
         seen: dict[tuple[str, str], Obj] = {}
         for item in items:

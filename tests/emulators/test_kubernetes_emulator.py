@@ -665,6 +665,27 @@ def test_crd_versions_share_storage_and_discovery(
     assert exc.value.status == 404, "a deleted CRD's resources are no longer served"
 
 
+def test_server_side_tables_for_kubectl_get(
+    crs: Any, server: KubernetesEmulatorServer, ns: str
+) -> None:
+    args = (*WIDGETS[:2], ns, "widgets", "tab")
+    crs.create_namespaced_custom_object(*WIDGETS[:2], ns, "widgets", widget("tab", size=7))
+    status = {
+        "conditions": [{"type": "Other", "status": "False"}, {"type": "Ready", "status": "True"}]
+    }
+    crs.patch_namespaced_custom_object_status(*args, {"status": status})
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    request = urllib.request.Request(
+        f"{server.url}/apis/example.com/v1/namespaces/{ns}/widgets", headers={"Accept": accept}
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        found = json.load(resp)
+    assert (found["kind"], found["apiVersion"]) == ("Table", "meta.k8s.io/v1")
+    assert [c["name"] for c in found["columnDefinitions"]] == ["Name", "Size", "Ready"]
+    assert found["rows"][0]["cells"] == ["tab", 7, "True"]
+    assert found["rows"][0]["object"]["metadata"]["namespace"] == ns
+
+
 def test_events_share_core_and_events_k8s_io(api: client.ApiClient, ns: str) -> None:
     client.EventsV1Api(api).create_namespaced_event(
         ns,
