@@ -47,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType, TracebackType
 from typing import Any, NoReturn, Self
 
+import google_crc32c
 import grpc
 from google.cloud import secretmanager_v1 as sm
 from google.protobuf import any_pb2, duration_pb2, empty_pb2
@@ -91,29 +92,9 @@ _UPDATABLE = frozenset(
 # --------------------------------------------------------------------------------------------
 
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
 def crc32c(data: bytes) -> int:
-    """CRC32C of ``data`` as the unsigned int Secret Manager puts in ``data_crc32c``.
-
-    Kept local (not imported from the provider package) so the emulator stays self-contained.
-    """
-    crc = 0xFFFFFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+    """CRC32C (Castagnoli) of ``data``: the unsigned int Secret Manager keeps in ``data_crc32c``."""
+    return int(google_crc32c.value(data))
 
 
 # --------------------------------------------------------------------------------------------

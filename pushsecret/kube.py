@@ -125,19 +125,26 @@ class Kube:
 
     # -- Secrets ----------------------------------------------------------------------------
 
-    def get_secret_meta(self, namespace: str, name: str) -> SecretMeta | None:
-        """The Secret's resourceVersion and labels (its data is read but dropped here)."""
+    def _read_secret(self, namespace: str, name: str) -> Any | None:
         try:
-            s = self.core.read_namespaced_secret(name, namespace)
+            return self.core.read_namespaced_secret(name, namespace)
         except ApiException as err:
             if err.status == 404:
                 return None
             raise
+
+    @staticmethod
+    def _meta(s: Any) -> SecretMeta:
         return SecretMeta(
             name=s.metadata.name,
             resource_version=s.metadata.resource_version or "",
             labels=dict(s.metadata.labels or {}),
         )
+
+    def get_secret_meta(self, namespace: str, name: str) -> SecretMeta | None:
+        """The Secret's resourceVersion and labels (its data is read but dropped here)."""
+        s = self._read_secret(namespace, name)
+        return None if s is None else self._meta(s)
 
     def read_secret_data(
         self, namespace: str, name: str
@@ -146,19 +153,11 @@ class Kube:
 
         The returned values are secret: keep them inside the calling activity.
         """
-        try:
-            s = self.core.read_namespaced_secret(name, namespace)
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise
+        s = self._read_secret(namespace, name)
+        if s is None:
+            return None
         data = {k: base64.b64decode(v) for k, v in (s.data or {}).items()}
-        meta = SecretMeta(
-            name=s.metadata.name,
-            resource_version=s.metadata.resource_version or "",
-            labels=dict(s.metadata.labels or {}),
-        )
-        return meta, s.type or "Opaque", data
+        return self._meta(s), s.type or "Opaque", data
 
     def read_secret_key(self, namespace: str, name: str, key: str) -> bytes | None:
         """One decoded value of a Secret (credentials); None when the Secret or key is missing."""

@@ -54,6 +54,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import google_crc32c
 from google.api_core import exceptions as gexc
 from google.cloud import secretmanager_v1 as sm
 
@@ -114,26 +115,9 @@ def _secret_lock(name: str) -> threading.Lock:
     return _STRIPES[int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % len(_STRIPES)]
 
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
 def crc32c(data: bytes) -> int:
-    """CRC32C (Castagnoli) of ``data``: what Secret Manager's ``data_crc32c`` holds."""
-    crc = 0xFFFFFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+    """CRC32C (Castagnoli) of ``data``: the unsigned int Secret Manager keeps in ``data_crc32c``."""
+    return int(google_crc32c.value(data))
 
 
 # --------------------------------------------------------------------------------------------
