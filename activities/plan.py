@@ -10,11 +10,10 @@ from activities.errors import from_kube
 from pushsecret.api.common import ObjectMeta
 from pushsecret.api.pushsecret import FINALIZER, PushSecret
 from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
-from pushsecret.api.workflow import ACT_PLAN, Plan, PushSecretRef
+from pushsecret.api.workflow import ACT_PLAN, MSG_NO_SOURCE, Plan, PushSecretRef
 from pushsecret.status import synced_resource_version
 from pushsecret.stores import StoreRefError, resolve_stores
 
-MSG_NO_SOURCE = "could not get source secret"
 
 
 class PlanActivities:

@@ -12,6 +12,7 @@ from pushsecret.api.pushsecret import PushSecretData
 from pushsecret.api.workflow import (
     ACT_DELETE_REMOTE,
     ACT_PUSH_STORE,
+    MSG_NO_SOURCE,
     DeleteInput,
     EntryRecord,
     PushInput,
@@ -56,9 +57,9 @@ class PushActivities:
         try:
             got = self._d.kube.read_secret_data(ns, inp.source_secret)
         except ApiException as err:
-            raise from_kube(err, "could not get source secret") from None
+            raise from_kube(err, MSG_NO_SOURCE) from None
         if got is None:
-            raise permanent("could not get source secret", "SourceNotFound")
+            raise permanent(MSG_NO_SOURCE, "SourceNotFound")
         meta, stype, data = got
         secret = SourceSecret(
             name=meta.name, namespace=ns, data=data, type=stype, labels=meta.labels

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ACT_PLAN,
         ACT_PUSH_STORE,
         ACT_SET_FINALIZER,
+        MSG_NO_SOURCE,
         Change,
         DeleteInput,
         EntryRecord,
@@ -182,6 +183,9 @@ class PushSecretWorkflow:
         # the recorded digests for entries whose input did not change.
         verify_remote = not changes or any(c.kind in ("resync", "manual") for c in changes)
         self._s.reconciles += 1
+        # The refresh deadline is consumed here and set again from the plan, so that a failing
+        # pass can never leave a past deadline behind (which would spin the loop).
+        self._s.next_refresh_at = None
         try:
             plan = await self._plan()
         except ActivityError as err:
@@ -189,6 +193,8 @@ class PushSecretWorkflow:
             return True
         if not plan.found:
             return False
+        refresh = timedelta(seconds=plan.refresh_seconds)
+        self._s.next_refresh_at = started + refresh if refresh > timedelta(0) else None
         self._s.generation = plan.generation
         self._s.source_version = plan.source_version
         self._s.deletion_policy = plan.deletion_policy
@@ -207,14 +213,19 @@ class PushSecretWorkflow:
         for store in targets:
             self._s.stores[store.key] = store
         new_synced = {o.store_key: o.entries for o in outcomes if o.ok}
-        errors = [s.error for s in plan.stores if s.error] + [o.error for o in outcomes if o.error]
+        # Store resolution errors are shown verbatim, as ESO does; push errors get its prefix.
+        errors = [s.error for s in plan.stores if s.error] + [
+            o.error if o.error == MSG_NO_SOURCE else "set secret failed: " + o.error
+            for o in outcomes
+            if o.error
+        ]
         if errors:
             # ESO's partial-failure rule: keep what was pushed plus everything recorded before,
             # so that nothing we own is forgotten (and later left undeleted).
             merged = {k: dict(v) for k, v in self._s.synced.items()}
             for o in outcomes:
                 merged.setdefault(o.store_key, {}).update(o.entries)
-            await self._report_failure(plan, "set secret failed: " + errors[0], merged)
+            await self._report_failure(plan, errors[0], merged)
             return True
 
         if plan.deletion_policy == "Delete":
@@ -229,8 +240,6 @@ class PushSecretWorkflow:
         self._s.retry_at = None
         self._s.last_error = None
         self._s.last_synced_at = started
-        refresh = timedelta(seconds=plan.refresh_seconds)
-        self._s.next_refresh_at = started + refresh if refresh > timedelta(0) else None
         message = MSG_SYNCED_IF_NOT_EXISTS if plan.update_policy == "IfNotExists" else MSG_SYNCED
         await self._patch_status(
             StatusPatch(

@@ -25,6 +25,9 @@ ACT_DELETE_REMOTE = "delete_remote_refs"
 ACT_PATCH_STATUS = "patch_status"
 ACT_SET_FINALIZER = "set_finalizer"
 
+#: ESO's status message when the source Secret cannot be read.
+MSG_NO_SOURCE = "could not get source secret"
+
 ChangeKind = Literal["spec", "source", "store", "resync", "manual"]
 
 

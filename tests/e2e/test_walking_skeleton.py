@@ -126,8 +126,7 @@ def test_missing_store_is_reported_then_converges(cluster: Cluster) -> None:
     cond = cluster.wait_ready(ns, "app", status="False")
     assert cond["reason"] == "Errored"
     assert cond["message"] == (
-        'set secret failed: could not get SecretStore "late", '
-        'secretstores.external-secrets.io "late" not found'
+        'could not get SecretStore "late", secretstores.external-secrets.io "late" not found'
     )
     cluster.store(ns, "late")
     cluster.wait_ready(ns, "app", timeout=60)

@@ -58,6 +58,10 @@ async def test_state_survives_continue_as_new(local_env: WorkflowEnvironment) ->
             PushSecretWorkflow.run, WorkflowInput(ref=ref), id=ref.workflow_id, task_queue=tq
         )
         first_run = (await handle.describe()).run_id
+        for _ in range(400):  # the first pass, before any signal (a signal would be folded in)
+            if script.statuses:
+                break
+            await local_env.sleep(0.05)
         for i in range(12):
             await handle.signal(
                 PushSecretWorkflow.changed, Change(kind="source", source_version=str(100 + i))

@@ -250,3 +250,25 @@ async def test_refresh_interval_zero_waits_for_changes_only(time_env: WorkflowEn
         )
         await _until(time_env, lambda: len(script.pushes) >= 2, "push after resync")
         await handle.terminate()
+
+
+async def test_failed_refresh_backs_off_instead_of_spinning(time_env: WorkflowEnvironment) -> None:
+    script = Script(plan=_plan("a"))
+    tq = str(uuid.uuid4())
+    async with Worker(
+        time_env.client,
+        task_queue=tq,
+        workflows=[PushSecretWorkflow],
+        activities=script.activities(),
+    ):
+        handle = await _start(time_env, tq)
+        await _until(time_env, lambda: len(script.statuses) >= 1, "status")
+        script.failing.add("SecretStore/a")
+        await time_env.sleep(timedelta(minutes=61))  # the hourly refresh runs, and fails
+        await time_env.sleep(timedelta(minutes=10))
+        # Backoff 10 s, 20 s, 40 s, ... (capped at 5 min): a handful of attempts in 10 minutes.
+        attempts = len(script.pushes) - 1
+        assert 2 <= attempts <= 12, attempts
+        view = await handle.query(PushSecretWorkflow.status)
+        assert view.retry_at is not None and view.next_refresh_at is not None
+        await handle.terminate()
