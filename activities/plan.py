@@ -15,7 +15,6 @@ from pushsecret.status import synced_resource_version
 from pushsecret.stores import StoreRefError, resolve_stores
 
 
-
 class PlanActivities:
     def __init__(self, deps: Deps) -> None:
         self._d = deps
