@@ -72,14 +72,14 @@ class LocalStack:
         resync_seconds: float = 300.0,
         dynamic_config: dict[str, str] | None = None,
         persist: bool = False,
-        worker_env: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.ui = ui
         self.resync_seconds = resync_seconds
         self.dynamic_config = dynamic_config or {}
         self.persist = persist
-        self.worker_env = worker_env or {}
+        self.extra_env = extra_env or {}
         self.temporal_port = 0
         self.ui_port = 0
         self.namespace = "default"
@@ -234,7 +234,7 @@ class LocalStack:
             }
         )
         env.pop("KUBERNETES_SERVICE_HOST", None)
-        env.update(self.worker_env)
+        env.update(self.extra_env)
         return env
 
     def _log_file(self, name: str) -> IO[bytes]:
