@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from emulators.stack import LocalStack
 from tests.e2e.conftest import Cluster, poll
 from tests.e2e.test_kubectl import GCP_MANIFESTS
