@@ -168,7 +168,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # PUSHSECRET_E2E_STATE_DIR keeps the stack's logs (worker.log, watcher.log) for a post-mortem.
     keep = os.environ.get("PUSHSECRET_E2E_STATE_DIR")
     state: Path = Path(keep) if keep else tmp_path_factory.mktemp("stack")
-    with LocalStack(state, ui=False, resync_seconds=20) as s:
+    with LocalStack(state, ui=False, resync_seconds=10) as s:
         yield s
 
 

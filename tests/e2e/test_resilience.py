@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+from temporalio.client import Client
 
 from emulators.stack import LocalStack
 from tests.e2e.conftest import Cluster, poll
@@ -49,3 +50,27 @@ def test_store_outage_is_retried_and_reported(cluster: Cluster, stack: LocalStac
     )
     cluster.wait_ready(ns, "app", timeout=120)
     assert cluster.remote(f"{ns}-app") == b"survives-outage"
+
+
+async def test_periodic_resync_restarts_a_lost_workflow(
+    cluster: Cluster, stack: LocalStack, temporal: Client
+) -> None:
+    ns = cluster.namespace()
+    cluster.store(ns)
+    cluster.secret(ns, "db", {"password": "resync-restores"})
+    cluster.pushsecret(ns, "app", secret="db")
+    cluster.wait_ready(ns, "app")
+    uid = cluster.get_ps(ns, "app")["metadata"]["uid"]
+    handle = temporal.get_workflow_handle(f"pushsecret/{ns}/app/{uid}")
+    first = (await handle.describe()).run_id
+    # An operator terminates the workflow and someone overwrites the remote value: no
+    # Kubernetes event will ever say so. The watcher's resync starts a new run, whose first
+    # pass checks the store and restores the value.
+    await handle.terminate(reason="test: lost workflow")
+    cluster.gcp.add_secret_version(
+        parent=f"projects/e2e-project/secrets/{ns}-app", payload={"data": b"overwritten"}
+    )
+    poll(lambda: cluster.remote(f"{ns}-app") == b"resync-restores", 60, "the resync to restore it")
+    assert (
+        await temporal.get_workflow_handle(f"pushsecret/{ns}/app/{uid}").describe()
+    ).run_id != first
