@@ -11,7 +11,7 @@ from activities import Deps
 from activities.update import update_pushsecret
 from pushsecret.api.workflow import ACT_PATCH_STATUS, StatusPatch
 from pushsecret.kube import Obj
-from pushsecret.status import rfc3339, set_ready, synced_entry
+from pushsecret.status import rfc3339, set_ready, store_row, synced_entry
 
 
 def _apply(patch: StatusPatch, status: Obj) -> Obj:
@@ -35,6 +35,8 @@ def _apply(patch: StatusPatch, status: Obj) -> Obj:
         out["syncedResourceVersion"] = patch.synced_resource_version
     if patch.observed_generation is not None:
         out["observedGeneration"] = patch.observed_generation
+    if patch.stores is not None:
+        out["stores"] = [store_row(r) for r in patch.stores]
     return out
 
 

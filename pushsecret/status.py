@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pushsecret.api.pushsecret import PushSecretData
+from pushsecret.api.workflow import StoreRow
 
 
 def _go_map(m: dict[str, str]) -> str:
@@ -72,4 +73,22 @@ def synced_entry(data: PushSecretData) -> dict[str, Any]:
     ref = match.get("remoteRef") or {}
     if not ref.get("property"):
         ref.pop("property", None)
+    return out
+
+
+def store_row(row: StoreRow) -> dict[str, Any]:
+    """One ``status.stores`` item: the store's last result and the versions its keys hold."""
+    keys = []
+    for _, k in sorted(row.keys.items()):
+        key: dict[str, Any] = {"remoteKey": k.remote_key}
+        if k.property:
+            key["property"] = k.property
+        if k.version is not None:
+            key["version"] = k.version
+        keys.append(key)
+    out: dict[str, Any] = {"name": row.store, "ready": row.ready, "keys": keys}
+    if row.message:
+        out["message"] = row.message
+    if row.last_sync_time is not None:
+        out["lastSyncTime"] = rfc3339(row.last_sync_time)
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         StatusPatch,
         StatusView,
         StoreOutcome,
+        StoreRow,
         StoreTarget,
         WorkflowInput,
         WorkflowState,
@@ -111,6 +112,7 @@ class PushSecretWorkflow:
             last_error=self._s.last_error,
             last_synced_at=self._s.last_synced_at,
             synced=self._s.synced,
+            stores=list(self._s.rows.values()),
         )
 
     # -- main loop --------------------------------------------------------------------------
@@ -212,6 +214,7 @@ class PushSecretWorkflow:
         )
         for store in targets:
             self._s.stores[store.key] = store
+        self._update_rows(plan, outcomes, started)
         new_synced = {o.store_key: o.entries for o in outcomes if o.ok}
         # Store resolution errors are shown verbatim, as ESO does; push errors get its prefix.
         errors = [s.error for s in plan.stores if s.error] + [
@@ -251,9 +254,37 @@ class PushSecretWorkflow:
                 refresh_time=started,
                 synced_resource_version=plan.synced_resource_version,
                 observed_generation=plan.generation,
+                stores=list(self._s.rows.values()),
             )
         )
         return True
+
+    def _update_rows(self, plan: Plan, outcomes: list[StoreOutcome], started: datetime) -> None:
+        """One row per store of this plan: its last result, in spec order."""
+        by_key = {o.store_key: o for o in outcomes}
+        rows: dict[str, StoreRow] = {}
+        for store in plan.stores:
+            old = self._s.rows.get(store.key)
+            outcome = by_key.get(store.key)
+            if outcome is not None and outcome.ok:
+                rows[store.key] = StoreRow(
+                    store=store.key,
+                    ready=True,
+                    last_sync_time=started,
+                    keys=StoreRow.keys_of(outcome.entries),
+                )
+                continue
+            keys = dict(old.keys) if old else {}
+            if outcome is not None:
+                keys.update(StoreRow.keys_of(outcome.entries))
+            rows[store.key] = StoreRow(
+                store=store.key,
+                ready=False,
+                message=store.error or (outcome.error if outcome else None),
+                last_sync_time=old.last_sync_time if old else None,
+                keys=keys,
+            )
+        self._s.rows = rows
 
     async def _push(self, plan: Plan, store: StoreTarget, verify_remote: bool) -> StoreOutcome:
         """Push every entry to one store; a failure is returned, not raised."""
@@ -362,6 +393,7 @@ class PushSecretWorkflow:
                 message=message,
                 synced=_as_spec(synced),
                 observed_generation=plan.generation,
+                stores=list(self._s.rows.values()),
             )
         )
 

@@ -57,7 +57,9 @@ __all__ = [
     "PushSecretSelector",
     "PushSecretSpec",
     "PushSecretStatus",
+    "PushSecretStoreKeyStatus",
     "PushSecretStoreRef",
+    "PushSecretStoreStatus",
     "TemplateFrom",
     "TemplateMetadata",
     "TemplateRef",
@@ -422,6 +424,32 @@ class PushSecretSpec(BaseModel):
         return parse_go_duration(self.refresh_interval)
 
 
+class PushSecretStoreKeyStatus(BaseModel):
+    """One pushed entry in one store, as last seen."""
+
+    model_config = _MODEL
+
+    remote_key: str
+    property: str | None = None
+    version: str | None = Field(None, description="Remote version id the entry holds.")
+
+
+class PushSecretStoreStatus(BaseModel):
+    """The last result for one store: a failing store shows here without hiding the others."""
+
+    model_config = _MODEL
+
+    name: str = Field(description="Store key, `Kind/Name`.")
+    ready: bool
+    message: str | None = Field(None, description="Why the last push to this store failed.")
+    last_sync_time: str | None = Field(
+        None,
+        description="RFC 3339 time of the last successful push to this store.",
+        json_schema_extra={"format": "date-time", "nullable": True},
+    )
+    keys: list[PushSecretStoreKeyStatus] = Field(default_factory=list)
+
+
 class PushSecretStatus(BaseModel):
     """Observed state. Unknown fields are kept (per-store rows are added by the controller)."""
 
@@ -442,6 +470,10 @@ class PushSecretStatus(BaseModel):
         "including entries that already existed in the provider.",
     )
     observed_generation: int | None = None
+    stores: list[PushSecretStoreStatus] = Field(
+        default_factory=list,
+        description="Per-store result of the last reconcile (beyond ESO: one row per store).",
+    )
 
     def get_condition(self, type_: str = "Ready") -> Condition | None:
         """The condition of the given type, if any."""

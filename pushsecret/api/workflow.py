@@ -140,6 +140,35 @@ class DeleteInput(BaseModel):
     entries: dict[str, EntryRecord]
 
 
+class StoreKey(BaseModel):
+    """One entry as it stands in one store."""
+
+    remote_key: str
+    property: str = ""
+    version: str | None = None
+
+
+class StoreRow(BaseModel):
+    """The last result of one store, for ``status.stores`` and the ``status`` query."""
+
+    store: str
+    ready: bool
+    message: str | None = None
+    last_sync_time: datetime | None = None
+    keys: dict[str, StoreKey] = Field(default_factory=dict)  # by status ref
+
+    @staticmethod
+    def keys_of(entries: dict[str, EntryRecord]) -> dict[str, StoreKey]:
+        return {
+            ref: StoreKey(
+                remote_key=r.data.match.remote_ref.remote_key,
+                property=r.data.match.remote_ref.property,
+                version=r.remote_version,
+            )
+            for ref, r in entries.items()
+        }
+
+
 class StatusPatch(BaseModel):
     """The status the workflow wants on the PushSecret after a reconcile.
 
@@ -155,6 +184,7 @@ class StatusPatch(BaseModel):
     refresh_time: datetime | None = None
     synced_resource_version: str | None = None
     observed_generation: int | None = None
+    stores: list[StoreRow] | None = None
 
 
 class FinalizerInput(BaseModel):
@@ -188,6 +218,7 @@ class WorkflowState(BaseModel):
     deletion_policy: Literal["Delete", "None"] = "None"
     synced: dict[str, dict[str, EntryRecord]] = Field(default_factory=dict)
     stores: dict[str, StoreTarget] = Field(default_factory=dict)
+    rows: dict[str, StoreRow] = Field(default_factory=dict)
     last_error: str | None = None
     last_synced_at: datetime | None = None
 
@@ -203,6 +234,7 @@ class StatusView(BaseModel):
     last_error: str | None
     last_synced_at: datetime | None
     synced: dict[str, dict[str, EntryRecord]]
+    stores: list[StoreRow] = Field(default_factory=list)
 
 
 WorkflowInput.model_rebuild()

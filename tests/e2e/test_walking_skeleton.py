@@ -43,6 +43,9 @@ def test_push_reaches_store_and_status_is_synced(cluster: Cluster) -> None:
             }
         }
     }
+    [row] = status["stores"]
+    assert row["name"] == "SecretStore/gcp" and row["ready"] is True and row["lastSyncTime"]
+    assert row["keys"] == [{"remoteKey": f"{ns}-app", "version": "1"}]
     secret = cluster.gcp.get_secret(name=f"projects/e2e-project/secrets/{ns}-app")
     assert secret.labels["managed-by"] == "external-secrets"
 
@@ -170,3 +173,56 @@ async def _completed(temporal: Client, wf: str, timeout: float = 60) -> None:
     ):
         assert time.monotonic() < deadline, f"workflow {wf} did not complete"
         await asyncio.sleep(0.1)
+
+
+def test_one_failing_store_does_not_block_the_other(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.secret(ns, "db", {"password": "two-stores"})
+    cluster.store(ns, "good")
+    # A store whose credentials Secret does not exist: every push to it fails, permanently.
+    cluster.custom.create_namespaced_custom_object(
+        "external-secrets.io",
+        "v1",
+        ns,
+        "secretstores",
+        {
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "SecretStore",
+            "metadata": {"name": "bad"},
+            "spec": {
+                "provider": {
+                    "gcpsm": {
+                        "projectID": "other",
+                        "auth": {
+                            "secretRef": {
+                                "secretAccessKeySecretRef": {
+                                    "name": "missing-sa",
+                                    "key": "key.json",
+                                }
+                            }
+                        },
+                    }
+                }
+            },
+        },
+    )
+    cluster.pushsecret(ns, "app", secret="db", secretStoreRefs=[{"name": "bad"}, {"name": "good"}])
+    cond = cluster.wait_ready(ns, "app", status="False")
+    assert cond["message"] == (
+        "set secret failed: could not get secrets client for store bad: could not read "
+        f'credentials: Secret "{ns}/missing-sa" key "key.json" not found'
+    )
+    assert cluster.remote(f"{ns}-app") == b"two-stores"  # the good store is in sync
+    status = cluster.get_ps(ns, "app")["status"]
+    rows = {r["name"]: r for r in status["stores"]}
+    assert list(rows) == ["SecretStore/bad", "SecretStore/good"]
+    assert rows["SecretStore/good"]["ready"] is True
+    assert rows["SecretStore/bad"]["ready"] is False
+    assert "missing-sa" in rows["SecretStore/bad"]["message"]
+    assert f"{ns}-app" in status["syncedPushSecrets"]["SecretStore/good"]
+
+    # A change still reaches the good store at once, while the bad one keeps failing.
+    cluster.set_secret(ns, "db", {"password": "two-stores-v2"})
+    poll(
+        lambda: cluster.remote(f"{ns}-app") == b"two-stores-v2", 30, "the change in the good store"
+    )

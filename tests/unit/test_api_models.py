@@ -629,7 +629,8 @@ def test_status_keeps_unknown_fields_and_synced_map() -> None:
         "conditions": [{"type": "Ready", "status": "True", "reason": "Synced"}],
         "refreshTime": "2024-01-01T00:00:00Z",
         "syncedPushSecrets": {"SecretStore/s": {"k": {"match": {"remoteRef": {"remoteKey": "k"}}}}},
-        "stores": [{"key": "SecretStore/s", "digest": "abc"}],
+        "stores": [{"name": "SecretStore/s", "ready": True, "keys": [{"remoteKey": "k"}]}],
+        "fromANewerVersion": [{"key": "SecretStore/s", "digest": "abc"}],
     }
     ps = PushSecret.model_validate(
         {
@@ -642,7 +643,9 @@ def test_status_keeps_unknown_fields_and_synced_map() -> None:
     assert cond is not None and cond.reason == "Synced"
     assert ps.status.synced_push_secrets["SecretStore/s"]["k"].status_ref == "k"
     dumped = ps.status.model_dump(by_alias=True, exclude_none=True, mode="json")
+    assert dumped["fromANewerVersion"] == raw["fromANewerVersion"]
     assert dumped["stores"] == raw["stores"]
+    assert ps.status.stores[0].keys[0].remote_key == "k"
 
 
 def test_store_models() -> None:

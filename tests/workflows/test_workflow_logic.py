@@ -175,6 +175,16 @@ async def test_failing_store_does_not_block_the_other(time_env: WorkflowEnvironm
         )
         assert st.synced is not None and "SecretStore/good" in st.synced
         assert st.synced.get("SecretStore/bad", {}) == {}  # ESO keeps the failing store, empty
+        rows = {r.store: r for r in st.stores or []}
+        assert [r.store for r in st.stores or []] == ["SecretStore/good", "SecretStore/bad"]
+        assert (
+            rows["SecretStore/good"].ready
+            and rows["SecretStore/good"].keys["db-password"].version == "1"
+        )
+        assert not rows["SecretStore/bad"].ready
+        assert rows["SecretStore/bad"].message == (
+            "could not write remote ref password to target secretstore bad: boom"
+        )
         view = await handle.query(PushSecretWorkflow.status)
         assert view.retry_at is not None and view.last_error == st.message
 
