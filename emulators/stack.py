@@ -25,6 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from temporalio.converter import DataConverter
+
+from emulators.threads import AiohttpThread
+from pushsecret.codec import AesGcmCodec, data_converter, new_key_document, parse_keys
+from pushsecret.codec_server import build_app
+
 log = logging.getLogger("pushsecret.local")
 
 BIN = Path(sys.prefix) / "bin"
@@ -90,6 +96,9 @@ class LocalStack:
         self.gcp: Any = None
         self.kube_url = ""
         self.gcp_address = ""
+        self.codec: AesGcmCodec | None = None
+        self.codec_endpoint = ""
+        self._codec_server: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -111,6 +120,8 @@ class LocalStack:
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self._write_keys()
+            self._start_codec_server()
             self._start_temporal()
             self._start_kubernetes()
             self._start_gcp()
@@ -131,6 +142,9 @@ class LocalStack:
         if self.gcp is not None:
             self.gcp.stop()
             self.gcp = None
+        if self._codec_server is not None:
+            self._codec_server.stop()
+            self._codec_server = None
         if self.kube is not None:
             self.kube.stop()
             self.kube = None
@@ -142,7 +156,6 @@ class LocalStack:
 
     def _start_temporal(self) -> None:
         self.temporal_port = free_port()
-        self.ui_port = free_port()
         cmd = [
             str(BIN / "temporal"),
             "server",
@@ -159,7 +172,13 @@ class LocalStack:
             "warn",
         ]
         if self.ui:
-            cmd += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            cmd += [
+                "--ui-port",
+                str(self.ui_port),
+                "--ui-disable-news-fetch",
+                "--ui-codec-endpoint",
+                self.codec_endpoint,
+            ]
         else:
             cmd += ["--headless"]
         if self.persist:
@@ -201,6 +220,34 @@ class LocalStack:
         self.gcp = GcpSecretManagerEmulator()
         self.gcp_address = self.gcp.start()
 
+    @property
+    def codec_keys_file(self) -> Path:
+        return self.state_dir / "codec-keys.json"
+
+    def _write_keys(self) -> None:
+        if not self.codec_keys_file.exists():
+            self.codec_keys_file.write_text(new_key_document() + "\n")
+            self.codec_keys_file.chmod(0o600)
+        self.codec = parse_keys(self.codec_keys_file.read_bytes())
+
+    def _require_codec(self) -> AesGcmCodec:
+        if self.codec is None:
+            raise RuntimeError("the stack is not started")
+        return self.codec
+
+    def data_converter(self) -> DataConverter:
+        """The converter a client of this stack needs (pydantic + this stack's codec)."""
+        return data_converter(self.codec)
+
+    def _start_codec_server(self) -> None:
+        self.ui_port = free_port()
+        app = build_app(
+            self._require_codec(),
+            origins=[f"http://127.0.0.1:{self.ui_port}", f"http://localhost:{self.ui_port}"],
+        )
+        self._codec_server = AiohttpThread(app)
+        self.codec_endpoint = self._codec_server.start()
+
     def _write_digest_key(self) -> None:
         path = self.state_dir / "digest.key"
         if not path.exists():
@@ -213,6 +260,8 @@ class LocalStack:
                 "address": self.temporal_address,
                 "namespace": self.namespace,
                 "ui": f"http://127.0.0.1:{self.ui_port}" if self.ui else None,
+                "codec_endpoint": self.codec_endpoint,
+                "codec_keys_file": str(self.codec_keys_file),
             },
             "kubernetes": {"server": self.kube_url, "kubeconfig": str(self.kubeconfig)},
             "gcp_secret_manager": {"address": self.gcp_address},
@@ -229,6 +278,7 @@ class LocalStack:
                 "KUBECONFIG": str(self.kubeconfig),
                 "SECRETMANAGER_EMULATOR_HOST": self.gcp_address,
                 "PUSHSECRET_DIGEST_KEY_FILE": str(self.state_dir / "digest.key"),
+                "PUSHSECRET_CODEC_KEYS_FILE": str(self.codec_keys_file),
                 "PUSHSECRET_RESYNC_SECONDS": str(self.resync_seconds),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -32,6 +32,22 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.state_dir, once=args.once)
 
 
+def _codec_server(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from pushsecret.codec import load_codec
+    from pushsecret.codec_server import build_app
+
+    codec = load_codec()
+    if codec is None:
+        print("no codec keys configured: set PUSHSECRET_CODEC_KEYS_FILE", file=sys.stderr)
+        return 2
+    web.run_app(
+        build_app(codec, origins=args.origin, token=args.token), host=args.host, port=args.port
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pushsecret", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--state-dir", default=".pushsecret-demo")
     demo.add_argument("--once", action="store_true", help="exit after the demo instead of waiting")
     demo.set_defaults(func=_demo)
+
+    codec = sub.add_parser("codec-server", help="decode payloads for the Temporal UI and CLI")
+    codec.add_argument("--host", default="127.0.0.1")
+    codec.add_argument("--port", type=int, default=8081)
+    codec.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="allowed CORS origin (the UI's URL); repeatable",
+    )
+    codec.add_argument("--token", help="require Authorization: Bearer TOKEN")
+    codec.set_defaults(func=_codec_server)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

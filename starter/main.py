@@ -8,7 +8,7 @@ import signal
 
 from temporalio.client import Client
 
-from pushsecret.codec import data_converter
+from pushsecret.codec import data_converter, load_codec
 from pushsecret.config import Settings
 from pushsecret.kube import Kube, load_api_client
 from starter.watcher import Watcher
@@ -20,7 +20,7 @@ async def run(settings: Settings) -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(load_codec()),
     )
     watcher = Watcher(settings, Kube(load_api_client()), client)
     task = asyncio.create_task(watcher.run())

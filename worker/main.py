@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import Deps, build_activities
-from pushsecret.codec import data_converter
+from pushsecret.codec import data_converter, load_codec
 from pushsecret.config import Settings
 from pushsecret.digest import Digester, load_digest_key
 from pushsecret.kube import Kube, load_api_client
@@ -49,7 +49,7 @@ async def run(settings: Settings) -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(load_codec()),
     )
     deps = default_deps(settings)
     stop = asyncio.Event()

@@ -23,7 +23,6 @@ from kubernetes.client.exceptions import ApiException
 from temporalio.client import Client
 
 from emulators.stack import LocalStack
-from pushsecret.codec import data_converter
 from pushsecret.kube import load_api_client
 
 T = TypeVar("T")
@@ -179,4 +178,4 @@ def cluster(stack: LocalStack) -> Cluster:
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal(stack: LocalStack) -> Client:
-    return await Client.connect(stack.temporal_address, data_converter=data_converter())
+    return await Client.connect(stack.temporal_address, data_converter=stack.data_converter())

@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import json
 
+import aiohttp
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client
 
 from emulators.stack import LocalStack
@@ -70,3 +73,34 @@ async def test_no_fixture_value_anywhere(cluster: Cluster, stack: LocalStack) ->
     )
     for needle in needles:
         assert needle not in dumped, "a fixture value is in a PushSecret status or an Event"
+
+
+async def test_histories_are_encrypted_and_the_codec_decodes_them(
+    cluster: Cluster, stack: LocalStack
+) -> None:
+    ns = cluster.namespace()
+    cluster.store(ns)
+    cluster.secret(ns, "db", {"password": "encrypted-in-history"})
+    cluster.pushsecret(ns, "app", secret="db")
+    cluster.wait_ready(ns, "app")
+    wf = f"pushsecret/{ns}/app/{cluster.get_ps(ns, 'app')['metadata']['uid']}"
+    raw_client = await Client.connect(stack.temporal_address)
+    history = await raw_client.get_workflow_handle(wf).fetch_history()
+    payloads = [
+        p
+        for e in history.events
+        if e.HasField("activity_task_completed_event_attributes")
+        for p in e.activity_task_completed_event_attributes.result.payloads
+    ]
+    assert payloads and all(p.metadata["encoding"] == b"binary/encrypted" for p in payloads)
+    assert all(ns.encode() not in p.data for p in payloads)  # not even names in clear
+    decoded = await stack._require_codec().decode(payloads)
+    assert any(ns.encode() in p.data for p in decoded)
+    # The codec server the UI uses decodes the same payloads.
+    async with aiohttp.ClientSession() as http:
+        body = json_format.MessageToJson(Payloads(payloads=payloads[:1]))
+        async with http.post(f"{stack.codec_endpoint}/decode", data=body) as resp:
+            assert resp.status == 200
+            out = Payloads()
+            json_format.Parse(await resp.text(), out)
+    assert out.payloads[0].metadata["encoding"] == b"json/plain"
