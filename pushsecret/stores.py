@@ -10,17 +10,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any, Literal
 
 from kubernetes.client.exceptions import ApiException
 
+from pushsecret.api.common import SecretKeySelector
 from pushsecret.api.pushsecret import PushSecret, PushSecretStoreRef
-from pushsecret.api.secretstore import GCPSMProvider, SecretStoreSpec
+from pushsecret.api.secretstore import AzureKVProvider, GCPSMProvider, SecretStoreSpec
 from pushsecret.api.workflow import StoreTarget
 from pushsecret.kube import Kube, Obj, api_message
 from pushsecret.providers.base import Provider, ProviderError
 
 StoreKind = Literal["SecretStore", "ClusterSecretStore"]
+
+
+#: Store annotations pushsecret reads (beyond ESO's spec, so ESO's CRDs accept them):
+#: ``<prefix>azure-soft-deleted``: Recover (default) | Purge | Fail, what a push does when the
+#: name is deleted but recoverable in Key Vault; ``<prefix>azure-purge-on-delete``: "true" to
+#: purge after deleting (needs the purge permission).
+ANNOTATION_PREFIX = "pushsecret.externalsecrets.io/"
+
+#: Entra authority per ESO environmentType.
+AZURE_AUTHORITIES = {
+    "PublicCloud": "https://login.microsoftonline.com",
+    "USGovernmentCloud": "https://login.microsoftonline.us",
+    "ChinaCloud": "https://login.chinacloudapi.cn",
+    "GermanCloud": "https://login.microsoftonline.de",
+}
 
 
 class StoreRefError(Exception):
@@ -34,6 +51,11 @@ def _fingerprint(spec: dict[str, Any]) -> str:
 def _target(kind: StoreKind, obj: Obj, namespace: str) -> StoreTarget:
     spec: dict[str, Any] = obj.get("spec") or {}
     name = obj["metadata"]["name"]
+    annotations = {
+        k: v
+        for k, v in (obj["metadata"].get("annotations") or {}).items()
+        if k.startswith(ANNOTATION_PREFIX)
+    }
     try:
         provider = SecretStoreSpec.model_validate(spec).provider.provider_type()
     except ValueError:
@@ -44,8 +66,9 @@ def _target(kind: StoreKind, obj: Obj, namespace: str) -> StoreTarget:
         name=name,
         namespace=namespace if kind == "SecretStore" else None,
         provider=provider,
-        fingerprint=_fingerprint(spec),
+        fingerprint=_fingerprint({"spec": spec, "annotations": annotations}),
         spec_snapshot=spec,
+        annotations=annotations,
     )
 
 
@@ -101,20 +124,19 @@ class ProviderFactory:
     def __init__(self, kube: Kube) -> None:
         self._kube = kube
 
-    def spec_for(self, store: StoreTarget) -> dict[str, Any]:
-        """The store's live spec, or the recorded snapshot when the store is gone."""
+    def live(self, store: StoreTarget) -> StoreTarget:
+        """``store`` re-read now (spec and our annotations), or as recorded when it is gone."""
         try:
             obj = self._kube.get_store(store.kind, store.namespace, store.name)
         except ApiException as err:
             if err.status == 404 and store.spec_snapshot:
-                return dict(store.spec_snapshot)
+                return store
             raise ProviderError(
                 f'could not get {store.kind} "{store.name}", {api_message(err)}',
                 retryable=err.status >= 500,
                 reason="StoreNotFound" if err.status == 404 else "KubernetesError",
             ) from None
-        spec: dict[str, Any] = obj.get("spec") or {}
-        return spec
+        return _target(store.kind, obj, store.namespace or "default")
 
     def for_store(self, store: StoreTarget, namespace: str) -> Provider:
         """A provider for ``store`` used from PushSecrets in ``namespace``.
@@ -122,8 +144,9 @@ class ProviderFactory:
         Raises ProviderError (non-retryable unless the Kubernetes API failed) when the store
         is missing, unsupported or misconfigured.
         """
+        store = self.live(store)
         try:
-            spec = SecretStoreSpec.model_validate(self.spec_for(store))
+            spec = SecretStoreSpec.model_validate(store.spec_snapshot)
         except ValueError:
             raise ProviderError(
                 f"invalid {store.kind} {store.name}: spec does not parse",
@@ -133,6 +156,8 @@ class ProviderFactory:
         ptype = spec.provider.provider_type()
         if ptype == "gcpsm" and spec.provider.gcpsm is not None:
             return self._gcp(spec.provider.gcpsm, store, namespace)
+        if ptype == "azurekv" and spec.provider.azurekv is not None:
+            return self._azure(spec.provider.azurekv, store, namespace)
         raise ProviderError(
             f'provider "{ptype}" of {store.kind} {store.name} is not supported',
             retryable=False,
@@ -193,4 +218,63 @@ class ProviderFactory:
                 ) from None
         return GCPSecretManagerProvider.from_config(
             GCPConfig(project_id=project, location=cfg.location or "", credentials_info=info)
+        )
+
+    def _azure(self, cfg: AzureKVProvider, store: StoreTarget, namespace: str) -> Provider:
+        """Key Vault: credentials per ESO's authType, TLS and authority from process config.
+
+        ``AZURE_AUTHORITY_HOST`` (azure-identity's own variable) overrides the authority of
+        the store's environmentType; ``PUSHSECRET_AZURE_CA_BUNDLE`` is the trust for the vault
+        and token endpoints; ``PUSHSECRET_AZURE_VERIFY_CHALLENGE_RESOURCE=0`` allows a vault
+        host outside the challenge resource's domain (private endpoints with custom names).
+        """
+        from pushsecret.providers.azure import AzureKeyVaultProvider
+        from pushsecret.providers.azure_client import AzureConfig, build_credential
+
+        auth = cfg.auth_secret_ref
+
+        def read(sel: SecretKeySelector | None) -> str | None:
+            if sel is None:
+                return None
+            return self._credential(store, namespace, sel.name, sel.key, sel.namespace).decode()
+
+        tenant = cfg.tenant_id or read(auth.tenant_id if auth else None)
+        authority = os.environ.get("AZURE_AUTHORITY_HOST") or AZURE_AUTHORITIES.get(
+            cfg.environment_type
+        )
+        if cfg.environment_type == "AzureStackCloud" and cfg.custom_cloud_config:
+            authority = str(cfg.custom_cloud_config.get("activeDirectoryEndpoint") or authority)
+        ca_bundle = os.environ.get("PUSHSECRET_AZURE_CA_BUNDLE") or None
+        cert = read(auth.client_certificate if auth else None)
+        credential = build_credential(
+            cfg.auth_type,
+            tenant_id=tenant,
+            client_id=read(auth.client_id if auth else None),
+            client_secret=read(auth.client_secret if auth else None),
+            client_certificate_pem=cert.encode() if cert is not None else None,
+            authority_host=authority,
+            ca_bundle=ca_bundle,
+            identity_id=cfg.identity_id,
+        )
+        policy = store.annotations.get(ANNOTATION_PREFIX + "azure-soft-deleted", "Recover")
+        if policy not in ("Recover", "Purge", "Fail"):
+            raise ProviderError(
+                f"annotation {ANNOTATION_PREFIX}azure-soft-deleted must be Recover, Purge or "
+                f"Fail, not {policy!r}",
+                retryable=False,
+                reason="InvalidStore",
+            )
+        return AzureKeyVaultProvider.from_config(
+            AzureConfig(
+                vault_url=cfg.vault_url,
+                credential=credential,
+                ca_bundle=ca_bundle,
+                verify_challenge_resource=os.environ.get(
+                    "PUSHSECRET_AZURE_VERIFY_CHALLENGE_RESOURCE", "1"
+                )
+                not in ("0", "false"),
+                on_soft_deleted=policy,  # type: ignore[arg-type]
+                purge_on_delete=store.annotations.get(ANNOTATION_PREFIX + "azure-purge-on-delete")
+                == "true",
+            )
         )

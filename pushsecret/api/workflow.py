@@ -75,6 +75,7 @@ class StoreTarget(BaseModel):
     provider: str | None = None
     fingerprint: str = ""
     spec_snapshot: dict[str, object] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
 
 
