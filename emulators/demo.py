@@ -14,7 +14,7 @@ from typing import Any
 from emulators.stack import LocalStack, wait_for
 
 NS = "demo"
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "secret": {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -27,6 +27,13 @@ EXAMPLE = {
         "metadata": {"name": "gcp-store", "namespace": NS},
         "spec": {"provider": {"gcpsm": {"projectID": "demo-project"}}},
     },
+    "azure_store": {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": {"name": "azure-store", "namespace": NS},
+        # The vault URL is filled in at start; managed identity needs no credentials.
+        "spec": {"provider": {"azurekv": {"vaultUrl": "", "authType": "ManagedIdentity"}}},
+    },
     "pushsecret": {
         "apiVersion": "external-secrets.io/v1alpha1",
         "kind": "PushSecret",
@@ -34,7 +41,10 @@ EXAMPLE = {
         "spec": {
             "refreshInterval": "1h",
             "deletionPolicy": "Delete",
-            "secretStoreRefs": [{"name": "gcp-store", "kind": "SecretStore"}],
+            "secretStoreRefs": [
+                {"name": "gcp-store", "kind": "SecretStore"},
+                {"name": "azure-store", "kind": "SecretStore"},
+            ],
             "selector": {"secret": {"name": "db-credentials"}},
             "data": [
                 {"match": {"secretKey": "password", "remoteRef": {"remoteKey": "db-password"}}}
@@ -75,6 +85,28 @@ def _gcp_latest(address: str) -> tuple[str, bytes]:
     return resp.name.rsplit("/", 1)[-1], bytes(resp.payload.data)
 
 
+def _azure_latest(stack: LocalStack) -> tuple[str, bytes]:
+    from azure.identity import ClientSecretCredential
+    from azure.keyvault.secrets import SecretClient
+
+    from emulators.stack import AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
+
+    emu = stack.azure
+    cred = ClientSecretCredential(
+        emu.tenant_id,
+        AZURE_CLIENT_ID,
+        AZURE_CLIENT_SECRET,
+        authority=emu.authority_url,
+        disable_instance_discovery=True,
+        connection_verify=emu.ca_cert_path,
+    )
+    client = SecretClient(
+        emu.vault_url, cred, verify_challenge_resource=False, connection_verify=emu.ca_cert_path
+    )
+    secret = client.get_secret("db-password")
+    return secret.properties.version or "", (secret.value or "").encode()
+
+
 def run_demo(state_dir: str, *, once: bool) -> int:
     """Run the demo; returns a process exit code."""
     from kubernetes import client
@@ -97,13 +129,18 @@ def run_demo(state_dir: str, *, once: bool) -> int:
         custom.create_namespaced_custom_object(
             "external-secrets.io", "v1", NS, "secretstores", EXAMPLE["store"]
         )
+        azure_store = EXAMPLE["azure_store"]
+        azure_store["spec"]["provider"]["azurekv"]["vaultUrl"] = stack.azure.vault_url
+        custom.create_namespaced_custom_object(
+            "external-secrets.io", "v1", NS, "secretstores", azure_store
+        )
         t0 = time.monotonic()
         custom.create_namespaced_custom_object(
             "external-secrets.io", "v1alpha1", NS, "pushsecrets", EXAMPLE["pushsecret"]
         )
         print(
-            f"Applied Secret {NS}/db-credentials, SecretStore {NS}/gcp-store (gcpsm) and "
-            f"PushSecret {NS}/db-password.",
+            f"Applied Secret {NS}/db-credentials, SecretStores {NS}/gcp-store (gcpsm) and "
+            f"{NS}/azure-store (azurekv) and PushSecret {NS}/db-password.",
             flush=True,
         )
         wait_for(lambda: _ready(custom) is not None, 60, "the PushSecret to become Ready")
@@ -117,6 +154,11 @@ def run_demo(state_dir: str, *, once: bool) -> int:
             f"GCP secret projects/demo-project/secrets/db-password holds version {version}, "
             f"sha256 {_fingerprint(value)} (the Secret's: {_fingerprint(b'demo-password-1')})"
         )
+        az_version, az_value = _azure_latest(stack)
+        print(
+            f"Azure secret {stack.azure.vault_url}/secrets/db-password holds version "
+            f"{az_version[:8]}..., sha256 {_fingerprint(az_value)}"
+        )
 
         new = b"demo-password-2"
         t1 = time.monotonic()
@@ -129,6 +171,8 @@ def run_demo(state_dir: str, *, once: bool) -> int:
             f"Changed the Secret: version {version} (sha256 {_fingerprint(value)}) reached GCP "
             f"{time.monotonic() - t1:.2f}s later, without waiting for refreshInterval."
         )
+        wait_for(lambda: _azure_latest(stack)[1] == new, 60, "the change to reach Azure")
+        print(f"...and Azure holds it too (sha256 {_fingerprint(_azure_latest(stack)[1])}).")
         uid = custom.get_namespaced_custom_object(
             "external-secrets.io", "v1alpha1", NS, "pushsecrets", "db-password"
         )["metadata"]["uid"]

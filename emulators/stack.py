@@ -34,6 +34,9 @@ from pushsecret.codec_server import build_app
 log = logging.getLogger("pushsecret.local")
 
 BIN = Path(sys.prefix) / "bin"
+#: The local stack's Entra app (not a secret: it exists only in the emulator).
+AZURE_CLIENT_ID = "pushsecret-local"
+AZURE_CLIENT_SECRET = "pushsecret-local-secret"
 SEARCH_ATTRIBUTES = ("PushSecretNamespace=Keyword", "PushSecretName=Keyword")
 
 
@@ -96,6 +99,7 @@ class LocalStack:
         self.gcp: Any = None
         self.kube_url = ""
         self.gcp_address = ""
+        self.azure: Any = None
         self.codec: AesGcmCodec | None = None
         self.codec_endpoint = ""
         self._codec_server: Any = None
@@ -125,6 +129,7 @@ class LocalStack:
             self._start_temporal()
             self._start_kubernetes()
             self._start_gcp()
+            self._start_azure()
             self._write_digest_key()
             self._write_endpoints()
             self.start_process("worker")
@@ -142,6 +147,9 @@ class LocalStack:
         if self.gcp is not None:
             self.gcp.stop()
             self.gcp = None
+        if self.azure is not None:
+            self.azure.stop()
+            self.azure = None
         if self._codec_server is not None:
             self._codec_server.stop()
             self._codec_server = None
@@ -248,6 +256,14 @@ class LocalStack:
         self._codec_server = AiohttpThread(app)
         self.codec_endpoint = self._codec_server.start()
 
+    def _start_azure(self) -> None:
+        from emulators.azure_key_vault import AzureKeyVaultEmulator
+
+        self.azure = AzureKeyVaultEmulator(cert_dir=self.state_dir / "azure")
+        self.azure.start()
+        # A service principal users can name in a SecretStore; managed identity needs nothing.
+        self.azure.register_client(AZURE_CLIENT_ID, secret=AZURE_CLIENT_SECRET)
+
     def _write_digest_key(self) -> None:
         path = self.state_dir / "digest.key"
         if not path.exists():
@@ -265,6 +281,14 @@ class LocalStack:
             },
             "kubernetes": {"server": self.kube_url, "kubeconfig": str(self.kubeconfig)},
             "gcp_secret_manager": {"address": self.gcp_address},
+            "azure_key_vault": {
+                "vault_url": self.azure.vault_url,
+                "ca_cert": self.azure.ca_cert_path,
+                "tenant_id": self.azure.tenant_id,
+                "authority": self.azure.authority_url,
+                "client_id": AZURE_CLIENT_ID,
+                "client_secret": AZURE_CLIENT_SECRET,
+            },
         }
         (self.state_dir / "endpoints.json").write_text(json.dumps(endpoints, indent=2) + "\n")
 
@@ -279,6 +303,13 @@ class LocalStack:
                 "SECRETMANAGER_EMULATOR_HOST": self.gcp_address,
                 "PUSHSECRET_DIGEST_KEY_FILE": str(self.state_dir / "digest.key"),
                 "PUSHSECRET_CODEC_KEYS_FILE": str(self.codec_keys_file),
+                # Azure: trust the emulator's CA, accept its 127.0.0.1 host for the challenge,
+                # take tokens from its Entra and managed-identity endpoints (what AKS would give).
+                "PUSHSECRET_AZURE_CA_BUNDLE": self.azure.ca_cert_path,
+                "PUSHSECRET_AZURE_VERIFY_CHALLENGE_RESOURCE": "0",
+                "AZURE_AUTHORITY_HOST": self.azure.authority_url,
+                "IDENTITY_ENDPOINT": self.azure.identity_endpoint,
+                "IDENTITY_HEADER": self.azure.identity_header,
                 "PUSHSECRET_RESYNC_SECONDS": str(self.resync_seconds),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -19,6 +19,7 @@ def _local_up(args: argparse.Namespace) -> int:
         print(f"Temporal:   {stack.temporal_address} (UI http://127.0.0.1:{stack.ui_port})")
         print(f"Kubernetes: {stack.kube_url} (kubeconfig {stack.kubeconfig})")
         print(f"GCP SM:     {stack.gcp_address}")
+        print(f"Azure KV:   {stack.azure.vault_url} (CA {stack.azure.ca_cert_path})")
         print(f"Endpoints:  {stack.state_dir / 'endpoints.json'}")
         print("Press Ctrl-C to stop.", flush=True)
         stop.wait()

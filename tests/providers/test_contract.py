@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 
 import grpc
 import pytest
+from azure.keyvault.secrets import SecretClient
 from google.cloud import secretmanager_v1 as sm
 from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
     SecretManagerServiceGrpcTransport,
 )
 
+from emulators.azure_key_vault import AzureKeyVaultEmulator
 from emulators.gcp_secret_manager import GcpSecretManagerEmulator
+from pushsecret.providers.azure import (
+    AzureConfig,
+    AzureKeyVaultProvider,
+    build_credential,
+)
 from pushsecret.providers.base import Provider, ProviderError, PushEntry, RemoteRef, SourceSecret
 from pushsecret.providers.gcp import GCPConfig, GCPSecretManagerProvider
 from pushsecret.providers.payload import whole_secret_json
@@ -100,13 +107,80 @@ def _names(emu: GcpSecretManagerEmulator) -> set[str]:
     return {n.rsplit("/", 1)[-1] for n in emu.secret_names()}
 
 
-BACKENDS = ["gcp"]
+# ---- Azure -------------------------------------------------------------------------------
+
+AZ_APP, AZ_SECRET = "contract-app", "contract-client-secret"
+
+
+@pytest.fixture(scope="module")
+def azure_emulator() -> Iterator[AzureKeyVaultEmulator]:
+    with AzureKeyVaultEmulator() as emu:
+        emu.register_client(AZ_APP, secret=AZ_SECRET)
+        yield emu
+
+
+def _azure(emu: AzureKeyVaultEmulator) -> Backend:
+    emu.reset()
+    emu.register_client(AZ_APP, secret=AZ_SECRET)
+    credential = build_credential(
+        "ServicePrincipal",
+        tenant_id=emu.tenant_id,
+        client_id=AZ_APP,
+        client_secret=AZ_SECRET,
+        authority_host=emu.authority_url,
+        ca_bundle=emu.ca_cert_path,
+    )
+    provider = AzureKeyVaultProvider.from_config(
+        AzureConfig(
+            vault_url=emu.vault_url,
+            credential=credential,
+            ca_bundle=emu.ca_cert_path,
+            verify_challenge_resource=False,
+        )
+    )
+    sdk = SecretClient(
+        emu.vault_url,
+        credential,
+        verify_challenge_resource=False,
+        connection_verify=emu.ca_cert_path,
+    )
+    statuses = {"unavailable": 503, "rate_limited": 429, "internal": 500, "forbidden": 403}
+
+    def read(key: str) -> bytes | None:
+        if key not in {n.lower() for n in emu.secret_names()}:
+            return None
+        versions = emu.versions(key)
+        return versions[-1]["value"].encode() if versions else None
+
+    return Backend(
+        name="azure",
+        provider=provider,
+        read=read,
+        versions=lambda key: len(emu.versions(key)),
+        make_unmanaged=lambda key: (
+            sdk.set_secret(key, "someone-elses-value", tags={"team": "x"}) and None
+        ),
+        inject=lambda kind: emu.fail_next("GetSecret", statuses[kind]),
+        bad_metadata=[
+            {
+                "apiVersion": "kubernetes.external-secrets.io/v1alpha1",
+                "kind": "PushSecretMetadata",
+                "spec": {"tagz": {"a": "b"}},
+            },
+            {"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "Other", "spec": {}},
+        ],
+    )
+
+
+BACKENDS = ["gcp", "azure"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
     if request.param == "gcp":
         b = _gcp(request.getfixturevalue("gcp_emulator"), monkeypatch)
+    elif request.param == "azure":
+        b = _azure(request.getfixturevalue("azure_emulator"))
     else:  # pragma: no cover - new backends register above
         raise AssertionError(request.param)
     yield b
