@@ -23,6 +23,7 @@ from emulators import kube_proto
 from emulators.kube_patch import apply_patch
 from emulators.kube_select import Selector, parse_field_selector, parse_label_selector
 from emulators.kube_store import Store
+from emulators.kube_tokens import token_request
 from emulators.kube_types import (
     ApiError,
     JsonObj,
@@ -287,6 +288,12 @@ async def serve(
         if call.method == "DELETE":
             return _json(_delete_collection(store, rt, call, ns))
         raise method_not_allowed()
+    if sub == "token" and ns is not None:
+        if call.method != "POST":
+            raise method_not_allowed()
+        sa = store.get(rt, ns, name)  # 404 for a missing ServiceAccount, as the server does
+        uid = str((sa.get("metadata") or {}).get("uid") or "")
+        return _json(token_request(ns, name, uid, call.data), 201)
     if call.method == "GET":
         return _json(_one(rt, call, store.get(rt, ns, name)))
     if call.method == "PUT":

@@ -258,6 +258,7 @@ def _builtins() -> list[ResourceType]:
             "ServiceAccount",
             namespaced=True,
             short_names=("sa",),
+            subresources=frozenset({"token"}),
             columns=(NAME, Column("Secrets", "string", lambda o: len(o.get("secrets") or [])), AGE),
         ),
         _core(

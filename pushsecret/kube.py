@@ -195,3 +195,28 @@ class Kube:
             )
         items: list[Obj] = res.get("items", [])
         return items
+
+    # -- service accounts -------------------------------------------------------------------
+
+    def get_service_account(self, namespace: str, name: str) -> Obj | None:
+        """The ServiceAccount as JSON (annotations carry workload-identity bindings)."""
+        try:
+            sa = self.core.read_namespaced_service_account(name, namespace)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        obj: Obj = self.api_client.sanitize_for_serialization(sa)
+        return obj
+
+    def service_account_token(
+        self, namespace: str, name: str, audiences: list[str], seconds: int = 600
+    ) -> str:
+        """A fresh token for ServiceAccount ``namespace/name`` (TokenRequest API).
+
+        The token is a credential: callers hand it to an identity provider and never log it.
+        """
+        body = {"spec": {"audiences": audiences, "expirationSeconds": seconds}}
+        res = self.core.create_namespaced_service_account_token(name, namespace, body)
+        token: str = res.status.token
+        return token

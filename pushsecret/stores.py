@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from typing import Any, Literal
 
 from kubernetes.client.exceptions import ApiException
@@ -246,15 +247,22 @@ class ProviderFactory:
             authority = str(cfg.custom_cloud_config.get("activeDirectoryEndpoint") or authority)
         ca_bundle = os.environ.get("PUSHSECRET_AZURE_CA_BUNDLE") or None
         cert = read(auth.client_certificate if auth else None)
+        client_id = read(auth.client_id if auth else None)
+        assertion = None
+        if cfg.auth_type == "WorkloadIdentity" and cfg.service_account_ref is not None:
+            client_id, tenant, assertion = self._azure_workload_identity(
+                cfg, store, namespace, client_id, tenant
+            )
         credential = build_credential(
             cfg.auth_type,
             tenant_id=tenant,
-            client_id=read(auth.client_id if auth else None),
+            client_id=client_id,
             client_secret=read(auth.client_secret if auth else None),
             client_certificate_pem=cert.encode() if cert is not None else None,
             authority_host=authority,
             ca_bundle=ca_bundle,
             identity_id=cfg.identity_id,
+            assertion=assertion,
         )
         policy = store.annotations.get(ANNOTATION_PREFIX + "azure-soft-deleted", "Recover")
         if policy not in ("Recover", "Purge", "Fail"):
@@ -277,4 +285,55 @@ class ProviderFactory:
                 purge_on_delete=store.annotations.get(ANNOTATION_PREFIX + "azure-purge-on-delete")
                 == "true",
             )
+        )
+
+    def _azure_workload_identity(
+        self,
+        cfg: AzureKVProvider,
+        store: StoreTarget,
+        namespace: str,
+        client_id: str | None,
+        tenant: str | None,
+    ) -> tuple[str | None, str | None, Callable[[], str]]:
+        """ESO's WorkloadIdentity with serviceAccountRef: the KSA's annotations name the app
+        (``azure.workload.identity/client-id``, ``.../tenant-id``) unless the store does, and
+        each token request mints a fresh KSA token for audience api://AzureADTokenExchange."""
+        ref = cfg.service_account_ref
+        assert ref is not None
+        if store.kind == "SecretStore" and ref.namespace and ref.namespace != store.namespace:
+            raise ProviderError(
+                "invalid service account reference: namespace should either be empty or match "
+                "the namespace of the SecretStore for a namespaced SecretStore",
+                retryable=False,
+                reason="InvalidStore",
+            )
+        sa_ns = (store.namespace if store.kind == "SecretStore" else ref.namespace) or namespace
+        try:
+            sa = self._kube.get_service_account(sa_ns, ref.name)
+        except ApiException as err:
+            raise ProviderError(
+                f'could not get ServiceAccount "{sa_ns}/{ref.name}": {api_message(err)}',
+                retryable=err.status >= 500,
+                reason="KubernetesError",
+            ) from None
+        if sa is None:
+            raise ProviderError(
+                f'ServiceAccount "{sa_ns}/{ref.name}" not found',
+                retryable=False,
+                reason="ServiceAccountNotFound",
+            )
+        ann = (sa.get("metadata") or {}).get("annotations") or {}
+        sa_client = ann.get("azure.workload.identity/client-id")
+        if client_id and sa_client:
+            raise ProviderError(
+                "multiple clientID found. Check secretRef and serviceAccountRef",
+                retryable=False,
+                reason="InvalidStore",
+            )
+        audiences = ["api://AzureADTokenExchange", *(ref.audiences or [])]
+        kube, name = self._kube, ref.name
+        return (
+            client_id or sa_client,
+            tenant or ann.get("azure.workload.identity/tenant-id"),
+            lambda: kube.service_account_token(sa_ns, name, audiences),
         )

@@ -131,3 +131,53 @@ def test_one_pushsecret_two_clouds_one_failing(cluster: Cluster, stack: LocalSta
     got = _azure_client(stack).get_secret(f"{ns}-app")
     assert got.value == "both-clouds-v2"
     assert len(stack.azure.versions(f"{ns}-app")) == 1  # never wrote the stale value
+
+
+def test_azure_workload_identity_through_a_service_account(
+    cluster: Cluster, stack: LocalStack
+) -> None:
+    ns = cluster.namespace()
+    stack.azure.register_client("wi-app", federated=True)
+    cluster.core.create_namespaced_service_account(
+        ns,
+        {
+            "metadata": {
+                "name": "pusher",
+                "annotations": {"azure.workload.identity/client-id": "wi-app"},
+            }
+        },
+    )
+    _azure_store(
+        cluster,
+        ns,
+        "azure-wi",
+        {
+            "authType": "WorkloadIdentity",
+            "tenantId": stack.azure.tenant_id,
+            "serviceAccountRef": {"name": "pusher"},
+        },
+    )
+    cluster.secret(ns, "db", {"password": "via-workload-identity"})
+    cluster.pushsecret(ns, "app", secret="db", store="azure-wi")
+    cluster.wait_ready(ns, "app")
+    assert _azure_client(stack).get_secret(f"{ns}-app").value == "via-workload-identity"
+    assert any(g.client_id == "wi-app" for g in stack.azure.grants)
+
+    # The annotation and a clientId in the store both set: ESO's error, no push.
+    cluster.secret(ns, "ids", {"client-id": "other-app"})
+    _azure_store(
+        cluster,
+        ns,
+        "azure-both",
+        {
+            "authType": "WorkloadIdentity",
+            "tenantId": stack.azure.tenant_id,
+            "serviceAccountRef": {"name": "pusher"},
+            "authSecretRef": {"clientId": {"name": "ids", "key": "client-id"}},
+        },
+    )
+    cluster.pushsecret(ns, "both", secret="db", store="azure-both")
+    cond = cluster.wait_ready(ns, "both", status="False")
+    assert cond["message"].endswith(
+        "multiple clientID found. Check secretRef and serviceAccountRef"
+    )

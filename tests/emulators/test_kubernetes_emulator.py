@@ -908,3 +908,27 @@ def test_standalone_command(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_token_request_for_a_service_account(tmp_path: Path) -> None:
+    """TokenRequest: a JWT with the requested audiences and the SA as subject; 404 if absent."""
+    from kubernetes import client as _client
+    from kubernetes.config import new_client_from_config
+
+    with KubernetesEmulatorServer() as server:
+        core = _client.CoreV1Api(
+            new_client_from_config(str(server.write_kubeconfig(tmp_path / "kc")))
+        )
+        core.create_namespaced_service_account("default", {"metadata": {"name": "sa1"}})
+        res = core.create_namespaced_service_account_token(
+            "sa1",
+            "default",
+            {"spec": {"audiences": ["api://AzureADTokenExchange"], "expirationSeconds": 600}},
+        )
+        claims = json.loads(base64.urlsafe_b64decode(res.status.token.split(".")[1] + "=="))
+        assert claims["aud"] == ["api://AzureADTokenExchange"]
+        assert claims["sub"] == "system:serviceaccount:default:sa1"
+        assert claims["exp"] - claims["iat"] == 600
+        with pytest.raises(_client.exceptions.ApiException) as err:
+            core.create_namespaced_service_account_token("missing", "default", {"spec": {}})
+        assert err.value.status == 404
