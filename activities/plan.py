@@ -11,6 +11,7 @@ from pushsecret.api.common import ObjectMeta
 from pushsecret.api.pushsecret import FINALIZER, PushSecret
 from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
 from pushsecret.api.workflow import ACT_PLAN, MSG_NO_SOURCE, Plan, PushSecretRef
+from pushsecret.entries import validate_data_to_matches_stores, validate_data_to_store_refs
 from pushsecret.status import synced_resource_version
 from pushsecret.stores import StoreRefError, resolve_stores
 
@@ -61,9 +62,13 @@ class PlanActivities:
         base.update_policy = spec.update_policy
         base.refresh_seconds = spec.refresh.total_seconds()
         base.entries = list(spec.data)
+        base.data_to = list(spec.data_to)
         problems = validate_pushsecret(ps)
         if problems:
             base.error = "; ".join(problems)
+            return base
+        base.error = validate_data_to_store_refs(spec)
+        if base.error is not None:
             return base
         if base.deleting:
             return base
@@ -89,6 +94,9 @@ class PlanActivities:
             base.error = MSG_NO_SOURCE
             return base
         base.source_version = secret.resource_version
+        base.error = validate_data_to_matches_stores(
+            spec, [(s.kind, s.name, s.labels) for s in base.stores if s.error is None]
+        )
         return base
 
 
@@ -102,9 +110,4 @@ def _unsupported(ps: PushSecret) -> str | None:
         return "spec.selector.secret.selector"
     if spec.template is not None:
         return "spec.template"
-    if spec.data_to:
-        return "spec.dataTo"
-    for i, d in enumerate(spec.data):
-        if d.conversion_strategy != "None":
-            return f"spec.data[{i}].conversionStrategy {d.conversion_strategy}"
     return None

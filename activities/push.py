@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kubernetes.client.exceptions import ApiException
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -17,6 +19,14 @@ from pushsecret.api.workflow import (
     EntryRecord,
     PushInput,
     StoreOutcome,
+)
+from pushsecret.entries import (
+    EntriesError,
+    ExpandedEntry,
+    check_marshallable,
+    entry_payload,
+    expand_data_to,
+    merge_entries,
 )
 from pushsecret.providers.base import (
     Provider,
@@ -72,7 +82,7 @@ class PushActivities:
             ) from None
         out = StoreOutcome(store_key=inp.store.key, ok=True)
         try:
-            for entry in inp.entries:
+            for entry in self._entries(inp, list(data)):
                 activity.heartbeat()  # no details: they are payloads, and progress is cheap to redo
                 self._push_entry(inp, provider, secret, entry, out)
         except _EntryFailed as err:
@@ -81,18 +91,39 @@ class PushActivities:
             provider.close()
         return out
 
+    @staticmethod
+    def _entries(inp: PushInput, source_keys: list[str]) -> list[ExpandedEntry]:
+        """This store's entries: dataTo expanded on the source keys, merged with data[]."""
+        store = inp.store
+        try:
+            expanded = expand_data_to(
+                inp.data_to, store.key, store.kind, store.name, store.labels, source_keys
+            )
+            return merge_entries(expanded, inp.entries, source_keys)
+        except EntriesError as err:
+            raise _EntryFailed(permanent(err.message, "InvalidEntries")) from None
+
     def _push_entry(
         self,
         inp: PushInput,
         provider: Provider,
-        secret: SourceSecret,
-        entry: PushSecretData,
+        source: SourceSecret,
+        expanded: ExpandedEntry,
         out: StoreOutcome,
     ) -> None:
+        entry = expanded.data
         key = entry.match.secret_key
-        if key and key not in secret.data:
-            raise _EntryFailed(permanent(f"secret key {key} does not exist", "KeyNotFound"))
-        payload = secret.data[key] if key else whole_secret_json(secret.data)
+        try:
+            got = entry_payload(expanded, source.data)
+            if isinstance(got, dict):
+                check_marshallable(got)
+        except EntriesError as err:
+            raise _EntryFailed(permanent(err.message, "InvalidEntries")) from None
+        # The provider sees the entry's own view of the Secret: converted key names, or only
+        # a bundle's keys, with the templated Secret's type, labels and annotations.
+        view = dict(got) if isinstance(got, dict) else {key: got}
+        secret = replace(source, data=view)
+        payload = got if isinstance(got, bytes) else whole_secret_json(got)
         digest = self._d.digester.digest(entry.model_dump_json(by_alias=True), payload)
         ref = entry.status_ref
         known = inp.known.get(ref)

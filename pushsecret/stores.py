@@ -70,6 +70,7 @@ def _target(kind: StoreKind, obj: Obj, namespace: str) -> StoreTarget:
         fingerprint=_fingerprint({"spec": spec, "annotations": annotations}),
         spec_snapshot=spec,
         annotations=annotations,
+        labels=dict(obj["metadata"].get("labels") or {}),
     )
 
 

@@ -293,6 +293,7 @@ class PushSecretWorkflow:
             store=store,
             source_secret=plan.source_secret or "",
             entries=plan.entries,
+            data_to=plan.data_to,
             update_policy=plan.update_policy,
             known=self._s.synced.get(store.key, {}),
             verify_remote=verify_remote,

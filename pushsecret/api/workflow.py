@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from pushsecret.api.pushsecret import PushSecretData
+from pushsecret.api.pushsecret import PushSecretData, PushSecretDataTo
 
 #: Task queue the worker polls unless configured otherwise.
 DEFAULT_TASK_QUEUE = "pushsecret"
@@ -76,6 +76,7 @@ class StoreTarget(BaseModel):
     fingerprint: str = ""
     spec_snapshot: dict[str, object] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
 
 
@@ -93,6 +94,7 @@ class Plan(BaseModel):
     source_secret: str | None = None
     source_version: str | None = None
     entries: list[PushSecretData] = Field(default_factory=list)
+    data_to: list[PushSecretDataTo] = Field(default_factory=list)
     stores: list[StoreTarget] = Field(default_factory=list)
     error: str | None = None
 
@@ -118,6 +120,7 @@ class PushInput(BaseModel):
     store: StoreTarget
     source_secret: str
     entries: list[PushSecretData]
+    data_to: list[PushSecretDataTo] = Field(default_factory=list)
     update_policy: Literal["Replace", "IfNotExists"] = "Replace"
     known: dict[str, EntryRecord] = Field(default_factory=dict)
     verify_remote: bool = True
