@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from kubernetes.client.exceptions import ApiException
 from temporalio import activity
 
 from activities import Deps
@@ -55,11 +56,42 @@ class StatusActivities:
         """
         kube = self._d.kube
 
+        written: list[Obj] = []
+
         def change(obj: Obj) -> Callable[[], object] | None:
             before = dict(obj.get("status") or {})
             after = _apply(patch, before)
             if after == before:
                 return None
-            return lambda: kube.replace_pushsecret_status({**obj, "status": after})
 
-        return update_pushsecret(kube, patch.ref, change, "patch status")
+            def write() -> None:
+                kube.replace_pushsecret_status({**obj, "status": after})
+                if _ready(before) != _ready(after):
+                    written.append(obj)
+
+            return write
+
+        wrote = update_pushsecret(kube, patch.ref, change, "patch status")
+        if written and patch.ready is not None:
+            self._event(written[0], patch)
+        return wrote
+
+    def _event(self, obj: Obj, patch: StatusPatch) -> None:
+        """ESO's Synced / Errored event, once per change of the Ready condition (ESO emits
+        one on every successful reconcile, which floods busy namespaces: #Q19)."""
+        try:
+            self._d.kube.emit_event(
+                obj,
+                "Normal" if patch.ready else "Warning",
+                patch.reason or ("Synced" if patch.ready else "Errored"),
+                patch.message or "",
+            )
+        except ApiException as err:  # an event is best effort; the status is what counts
+            activity.logger.warning("could not record an event: %s", err.status)
+
+
+def _ready(status: Obj) -> tuple[object, object, object] | None:
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status"), c.get("reason"), c.get("message")
+    return None

@@ -9,6 +9,7 @@ must keep inside the activity.
 from __future__ import annotations
 
 import base64
+import datetime
 import os
 import threading
 from dataclasses import dataclass
@@ -220,3 +221,33 @@ class Kube:
         res = self.core.create_namespaced_service_account_token(name, namespace, body)
         token: str = res.status.token
         return token
+
+    # -- events -----------------------------------------------------------------------------
+
+    def emit_event(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
+        """A core/v1 Event about ``obj`` from component ``pushsecret`` (as ESO's recorder).
+
+        ``message`` must be safe to show: it is stored in the cluster as is.
+        """
+        md = obj["metadata"]
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "metadata": {"generateName": f"{md['name']}.", "namespace": md["namespace"]},
+            "involvedObject": {
+                "apiVersion": obj.get("apiVersion", f"{GROUP}/{PUSHSECRET_VERSION}"),
+                "kind": obj.get("kind", "PushSecret"),
+                "name": md["name"],
+                "namespace": md["namespace"],
+                "uid": md.get("uid"),
+                "resourceVersion": md.get("resourceVersion"),
+            },
+            "type": event_type,
+            "reason": reason,
+            "message": message,
+            "source": {"component": "pushsecret"},
+            "reportingComponent": "pushsecret",
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        self.core.create_namespaced_event(md["namespace"], body)

@@ -46,6 +46,10 @@ def test_push_reaches_store_and_status_is_synced(cluster: Cluster) -> None:
     [row] = status["stores"]
     assert row["name"] == "SecretStore/gcp" and row["ready"] is True and row["lastSyncTime"]
     assert row["keys"] == [{"remoteKey": f"{ns}-app", "version": "1"}]
+    events = poll(lambda: cluster.core.list_namespaced_event(ns).items, 30, "an event")
+    assert [(e.type, e.reason, e.message, e.involved_object.name) for e in events] == [
+        ("Normal", "Synced", "PushSecret synced successfully", "app")
+    ]
     secret = cluster.gcp.get_secret(name=f"projects/e2e-project/secrets/{ns}-app")
     assert secret.labels["managed-by"] == "external-secrets"
 
@@ -134,6 +138,17 @@ def test_missing_store_is_reported_then_converges(cluster: Cluster) -> None:
     cluster.store(ns, "late")
     cluster.wait_ready(ns, "app", timeout=60)
     assert cluster.remote(f"{ns}-app") == b"waits-for-store"
+    # One event per change of the condition, not one per reconcile (ESO floods: Q19).
+    events = poll(
+        lambda: len(evs := cluster.core.list_namespaced_event(ns).items) >= 2 and evs,
+        30,
+        "two events",
+    )
+    assert sorted((e.type, e.reason) for e in events) == [
+        ("Normal", "Synced"),
+        ("Warning", "Errored"),
+    ]
+    )
 
 
 def test_missing_secret_is_reported_then_converges(cluster: Cluster) -> None:
