@@ -148,7 +148,6 @@ def test_missing_store_is_reported_then_converges(cluster: Cluster) -> None:
         ("Normal", "Synced"),
         ("Warning", "Errored"),
     ]
-    )
 
 
 def test_missing_secret_is_reported_then_converges(cluster: Cluster) -> None:
