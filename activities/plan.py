@@ -77,23 +77,32 @@ class PlanActivities:
             # Pushing untemplated or partial data would be worse than not pushing: say so.
             base.error = f"{unsupported} is not supported yet by pushsecret-temporal"
             return base
-        sel = spec.selector
-        if sel.secret is None or not sel.secret.name:
+        sel = spec.selector.secret
+        if sel is None or (not sel.name and sel.selector is None):
             base.error = "no secret selector provided"
             return base
-        base.source_secret = sel.secret.name
         try:
-            secret = kube.get_secret_meta(ref.namespace, sel.secret.name)
             base.stores = resolve_stores(kube, ps, self._d.controller_class)
+            if sel.name:  # a name wins over a selector, as in ESO
+                base.source_secret = sel.name
+                secret = kube.get_secret_meta(ref.namespace, sel.name)
+                if secret is None:
+                    base.error = MSG_NO_SOURCE
+                    return base
+                base.source_version = secret.resource_version
+            else:
+                assert sel.selector is not None
+                metas = kube.list_secret_meta(ref.namespace, sel.selector.to_selector_string())
+                base.source_selected = True
+                base.source_secrets = sorted(m.name for m in metas)
+                base.source_version = ",".join(
+                    f"{m.name}={m.resource_version}" for m in sorted(metas, key=lambda m: m.name)
+                )
         except StoreRefError as err:
             base.error = str(err)
             return base
         except ApiException as err:
             raise from_kube(err, f"could not read sources of PushSecret {ref}") from None
-        if secret is None:
-            base.error = MSG_NO_SOURCE
-            return base
-        base.source_version = secret.resource_version
         base.error = validate_data_to_matches_stores(
             spec, [(s.kind, s.name, s.labels) for s in base.stores if s.error is None]
         )
@@ -105,9 +114,6 @@ def _unsupported(ps: PushSecret) -> str | None:
     spec = ps.spec
     if spec.selector.generator_ref is not None:
         return "spec.selector.generatorRef"
-    sel = spec.selector.secret
-    if sel is not None and not sel.name and sel.selector is not None:
-        return "spec.selector.secret.selector"
     if spec.template is not None:
         return "spec.template"
     return None

@@ -64,16 +64,7 @@ class PushActivities:
         are permanent, reported with ESO's messages and the entries pushed before the failure.
         """
         ns = inp.ref.namespace
-        try:
-            got = self._d.kube.read_secret_data(ns, inp.source_secret)
-        except ApiException as err:
-            raise from_kube(err, MSG_NO_SOURCE) from None
-        if got is None:
-            raise permanent(MSG_NO_SOURCE, "SourceNotFound")
-        meta, stype, data = got
-        secret = SourceSecret(
-            name=meta.name, namespace=ns, data=data, type=stype, labels=meta.labels
-        )
+        sources = self._read_sources(inp)
         try:
             provider = self._d.providers.for_store(inp.store, ns)
         except ProviderError as err:
@@ -82,14 +73,43 @@ class PushActivities:
             ) from None
         out = StoreOutcome(store_key=inp.store.key, ok=True)
         try:
-            for entry in self._entries(inp, list(data)):
+            # Several label-selected Secrets may map to one remote key; ESO writes each in
+            # turn (last wins, and the store gets a version per Secret per refresh). The same
+            # final state is reached by writing only the last one, in name order.
+            prepared: dict[str, tuple[PushSecretData, SourceSecret, bytes]] = {}
+            for source in sources:
+                for expanded in self._entries(inp, list(source.data)):
+                    prepared[expanded.status_ref] = self._prepare(expanded, source)
+            for entry, view, payload in prepared.values():
                 activity.heartbeat()  # no details: they are payloads, and progress is cheap to redo
-                self._push_entry(inp, provider, secret, entry, out)
+                self._push_entry(inp, provider, entry, view, payload, out)
         except _EntryFailed as err:
             raise err.with_partial(out) from None
         finally:
             provider.close()
         return out
+
+    def _read_sources(self, inp: PushInput) -> list[SourceSecret]:
+        """The source Secrets (one named, or every label-selected one, by name), with data."""
+        ns = inp.ref.namespace
+        names = inp.source_secrets if inp.source_selected else [inp.source_secret]
+        sources = []
+        for name in names:
+            try:
+                got = self._d.kube.read_secret_data(ns, name)
+            except ApiException as err:
+                raise from_kube(err, MSG_NO_SOURCE) from None
+            if got is None:
+                if inp.source_selected:
+                    continue  # deleted since the plan listed it: no longer selected
+                raise permanent(MSG_NO_SOURCE, "SourceNotFound")
+            meta, stype, data = got
+            sources.append(
+                SourceSecret(
+                    name=meta.name, namespace=ns, data=data, type=stype, labels=meta.labels
+                )
+            )
+        return sources
 
     @staticmethod
     def _entries(inp: PushInput, source_keys: list[str]) -> list[ExpandedEntry]:
@@ -103,14 +123,11 @@ class PushActivities:
         except EntriesError as err:
             raise _EntryFailed(permanent(err.message, "InvalidEntries")) from None
 
-    def _push_entry(
-        self,
-        inp: PushInput,
-        provider: Provider,
-        source: SourceSecret,
-        expanded: ExpandedEntry,
-        out: StoreOutcome,
-    ) -> None:
+    @staticmethod
+    def _prepare(
+        expanded: ExpandedEntry, source: SourceSecret
+    ) -> tuple[PushSecretData, SourceSecret, bytes]:
+        """The entry, the provider's view of the Secret for it, and the payload it pushes."""
         entry = expanded.data
         key = entry.match.secret_key
         try:
@@ -121,9 +138,20 @@ class PushActivities:
             raise _EntryFailed(permanent(err.message, "InvalidEntries")) from None
         # The provider sees the entry's own view of the Secret: converted key names, or only
         # a bundle's keys, with the templated Secret's type, labels and annotations.
-        view = dict(got) if isinstance(got, dict) else {key: got}
-        secret = replace(source, data=view)
+        view = replace(source, data=dict(got) if isinstance(got, dict) else {key: got})
         payload = got if isinstance(got, bytes) else whole_secret_json(got)
+        return entry, view, payload
+
+    def _push_entry(
+        self,
+        inp: PushInput,
+        provider: Provider,
+        entry: PushSecretData,
+        secret: SourceSecret,
+        payload: bytes,
+        out: StoreOutcome,
+    ) -> None:
+        key = entry.match.secret_key
         digest = self._d.digester.digest(entry.model_dump_json(by_alias=True), payload)
         ref = entry.status_ref
         known = inp.known.get(ref)

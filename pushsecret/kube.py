@@ -147,6 +147,11 @@ class Kube:
         s = self._read_secret(namespace, name)
         return None if s is None else self._meta(s)
 
+    def list_secret_meta(self, namespace: str, selector: str) -> list[SecretMeta]:
+        """Names, versions and labels of the Secrets matching a label selector (no data kept)."""
+        res = self.core.list_namespaced_secret(namespace, label_selector=selector)
+        return [self._meta(s) for s in res.items]
+
     def read_secret_data(
         self, namespace: str, name: str
     ) -> tuple[SecretMeta, str, dict[str, bytes]] | None:

@@ -28,6 +28,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from pushsecret.api.common import LabelSelector
 from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.api.workflow import Change, PushSecretRef, WorkflowInput
 from pushsecret.config import Settings
@@ -54,6 +55,7 @@ class _Seen:
     deleting: bool
     source: str | None
     stores: set[tuple[str, str]] = field(default_factory=set)  # (kind, name or "*")
+    source_selector: LabelSelector | None = None
 
 
 def _seen(obj: Obj) -> _Seen:
@@ -64,7 +66,14 @@ def _seen(obj: Obj) -> _Seen:
     for ref in spec.get("secretStoreRefs") or []:
         kind = ref.get("kind") or "SecretStore"
         stores.add((kind, "*" if ref.get("labelSelector") is not None else ref.get("name") or ""))
+    selector = None
+    if isinstance(sel, dict) and not sel.get("name") and isinstance(sel.get("selector"), dict):
+        try:
+            selector = LabelSelector.model_validate(sel["selector"])
+        except ValueError:
+            selector = None  # the plan reports the invalid spec
     return _Seen(
+        source_selector=selector,
         uid=md.get("uid") or "",
         generation=md.get("generation"),
         labels=dict(md.get("labels") or {}),
@@ -87,6 +96,7 @@ class Watcher:
         self._informers: list[Informer] = []
         self._pushsecrets: dict[Key, _Seen] = {}
         self._secret_rv: dict[Key, str] = {}
+        self._secret_labels: dict[Key, dict[str, str]] = {}
         self._by_secret: dict[Key, set[Key]] = defaultdict(set)
         self.signals_sent = 0
 
@@ -220,18 +230,34 @@ class Watcher:
         rv = "" if etype == DELETED else str(md.get("resourceVersion") or "")
         if self._secret_rv.get(key) == rv:
             return
+        labels: dict[str, str] = dict(md.get("labels") or {})
+        old_labels = self._secret_labels.get(key, labels)
         if etype == DELETED:
             self._secret_rv.pop(key, None)
+            self._secret_labels.pop(key, None)
         else:
             self._secret_rv[key] = rv
-        for ps_key in sorted(self._by_secret.get(key, ())):
+            self._secret_labels[key] = labels
+        targets = set(self._by_secret.get(key, ()))
+        # Label-selected sources: a Secret that matches now, or matched before this change.
+        for ps_key, candidate in self._pushsecrets.items():
+            sel = candidate.source_selector
+            if (
+                ps_key[0] == key[0]
+                and sel is not None
+                and (sel.matches(labels) or sel.matches(old_labels))
+            ):
+                targets.add(ps_key)
+        for ps_key in sorted(targets):
             seen = self._pushsecrets.get(ps_key)
             if seen is not None and not seen.deleting:
                 change = Change(
                     kind="source",
                     detail=f"Secret/{key[1]}",
                     generation=seen.generation,
-                    source_version=rv or None,
+                    source_version=self._source_version(ps_key, seen)
+                    if seen.source_selector
+                    else rv or None,
                 )
                 await self._signal(ps_key, seen.uid, change)
 
@@ -245,7 +271,18 @@ class Watcher:
                 await self._signal(ps_key, seen.uid, change)
 
     def _source_version(self, key: Key, seen: _Seen) -> str | None:
-        return self._secret_rv.get((key[0], seen.source)) if seen.source else None
+        """The source version as the plan computes it, from the watcher's caches."""
+        if seen.source:
+            return self._secret_rv.get((key[0], seen.source))
+        sel = seen.source_selector
+        if sel is None:
+            return None
+        matched = sorted(
+            (name, rv)
+            for (ns, name), rv in self._secret_rv.items()
+            if ns == key[0] and sel.matches(self._secret_labels.get((ns, name), {}))
+        )
+        return ",".join(f"{name}={rv}" for name, rv in matched)
 
     def _index(self, key: Key, old: _Seen | None, new: _Seen) -> None:
         if old is not None and old.source:

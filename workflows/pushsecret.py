@@ -208,6 +208,12 @@ class PushSecretWorkflow:
             await self._report_failure(plan, plan.error, self._s.synced)
             return True
 
+        if plan.source_selected and not plan.source_secrets:
+            # ESO: a selector matching no Secret is "Synced" with nothing pushed and nothing
+            # deleted (a selector that briefly matches nothing must not wipe the stores). We
+            # keep our records, so the stores are still cleaned up if the PushSecret goes.
+            await self._report_synced(plan, started, {})
+            return True
         targets = [s for s in plan.stores if s.error is None]
         outcomes = await asyncio.gather(
             *(self._push(plan, store, verify_remote) for store in targets)
@@ -239,6 +245,12 @@ class PushSecretWorkflow:
                 )
                 return True
         self._s.synced = new_synced
+        await self._report_synced(plan, started, new_synced)
+        return True
+
+    async def _report_synced(
+        self, plan: Plan, started: datetime, synced: dict[str, dict[str, EntryRecord]]
+    ) -> None:
         self._s.failures = 0
         self._s.retry_at = None
         self._s.last_error = None
@@ -250,14 +262,13 @@ class PushSecretWorkflow:
                 ready=True,
                 reason="Synced",
                 message=message,
-                synced=_as_spec(new_synced),
+                synced=_as_spec(synced),
                 refresh_time=started,
                 synced_resource_version=plan.synced_resource_version,
                 observed_generation=plan.generation,
                 stores=list(self._s.rows.values()),
             )
         )
-        return True
 
     def _update_rows(self, plan: Plan, outcomes: list[StoreOutcome], started: datetime) -> None:
         """One row per store of this plan: its last result, in spec order."""
@@ -292,6 +303,8 @@ class PushSecretWorkflow:
             ref=self._ref,
             store=store,
             source_secret=plan.source_secret or "",
+            source_selected=plan.source_selected,
+            source_secrets=plan.source_secrets,
             entries=plan.entries,
             data_to=plan.data_to,
             update_policy=plan.update_policy,

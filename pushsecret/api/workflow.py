@@ -92,6 +92,8 @@ class Plan(BaseModel):
     refresh_seconds: float = 3600.0
     synced_resource_version: str = ""
     source_secret: str | None = None
+    source_selected: bool = False
+    source_secrets: list[str] = Field(default_factory=list)
     source_version: str | None = None
     entries: list[PushSecretData] = Field(default_factory=list)
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
@@ -119,6 +121,8 @@ class PushInput(BaseModel):
     ref: PushSecretRef
     store: StoreTarget
     source_secret: str
+    source_selected: bool = False
+    source_secrets: list[str] = Field(default_factory=list)
     entries: list[PushSecretData]
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
     update_policy: Literal["Replace", "IfNotExists"] = "Replace"

@@ -120,3 +120,45 @@ async def test_if_not_exists_keeps_what_the_store_has(cluster: Cluster, temporal
     # The change was reconciled, and the store kept its value: it exists, so no write.
     assert cluster.remote(f"{ns}-once") == b"first-generated"
     assert len(cluster.versions(f"{ns}-once")) == 1
+
+
+def test_label_selected_sources(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.store(ns)
+    for name, value in (("a-first", "sel-a"), ("b-second", "sel-b")):
+        cluster.values.add(value)
+        cluster.core.create_namespaced_secret(
+            ns,
+            {"metadata": {"name": name, "labels": {"backup": "yes"}}, "stringData": {"v": value}},
+        )
+    cluster.core.create_namespaced_secret(
+        ns, {"metadata": {"name": "c-unlabelled"}, "stringData": {"v": "not-selected"}}
+    )
+    cluster.values.add("not-selected")
+    # Every selected Secret pushes to the same remote key: the last by name wins, as in ESO,
+    # but only that one is written (ESO writes each in turn, a version per Secret).
+    body_data = [{"match": {"secretKey": "v", "remoteRef": {"remoteKey": f"{ns}-sel"}}}]
+    cluster.custom.create_namespaced_custom_object(
+        "external-secrets.io",
+        "v1alpha1",
+        ns,
+        "pushsecrets",
+        {
+            "apiVersion": "external-secrets.io/v1alpha1",
+            "kind": "PushSecret",
+            "metadata": {"name": "sel"},
+            "spec": {
+                "secretStoreRefs": [{"name": "gcp"}],
+                "selector": {"secret": {"selector": {"matchLabels": {"backup": "yes"}}}},
+                "data": body_data,
+            },
+        },
+    )
+    cluster.wait_ready(ns, "sel")
+    assert cluster.remote(f"{ns}-sel") == b"sel-b"
+    assert len(cluster.versions(f"{ns}-sel")) == 1
+    # A Secret gaining the label is picked up at once.
+    cluster.core.patch_namespaced_secret(
+        "c-unlabelled", ns, {"metadata": {"labels": {"backup": "yes"}}}
+    )
+    poll(lambda: cluster.remote(f"{ns}-sel") == b"not-selected", 30, "the newly selected Secret")
