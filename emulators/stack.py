@@ -37,6 +37,8 @@ BIN = Path(sys.prefix) / "bin"
 #: The local stack's Entra app (not a secret: it exists only in the emulator).
 AZURE_CLIENT_ID = "pushsecret-local"
 AZURE_CLIENT_SECRET = "pushsecret-local-secret"
+#: The GKE cluster the local stack's Workload Identity emulator answers for.
+GKE_PROJECT, GKE_LOCATION, GKE_CLUSTER = "local-project", "local-region", "local-cluster"
 SEARCH_ATTRIBUTES = ("PushSecretNamespace=Keyword", "PushSecretName=Keyword")
 
 
@@ -100,6 +102,7 @@ class LocalStack:
         self.kube_url = ""
         self.gcp_address = ""
         self.azure: Any = None
+        self.gcp_identity: Any = None
         self.codec: AesGcmCodec | None = None
         self.codec_endpoint = ""
         self._codec_server: Any = None
@@ -130,6 +133,7 @@ class LocalStack:
             self._start_kubernetes()
             self._start_gcp()
             self._start_azure()
+            self._start_gcp_identity()
             self._write_digest_key()
             self._write_endpoints()
             self.start_process("worker")
@@ -150,6 +154,9 @@ class LocalStack:
         if self.azure is not None:
             self.azure.stop()
             self.azure = None
+        if self.gcp_identity is not None:
+            self.gcp_identity.stop()
+            self.gcp_identity = None
         if self._codec_server is not None:
             self._codec_server.stop()
             self._codec_server = None
@@ -264,6 +271,20 @@ class LocalStack:
         # A service principal users can name in a SecretStore; managed identity needs nothing.
         self.azure.register_client(AZURE_CLIENT_ID, secret=AZURE_CLIENT_SECRET)
 
+    def _start_gcp_identity(self) -> None:
+        from emulators.gcp_identity import GCPIdentityEmulator
+
+        # STS + IAM Credentials for GKE Workload Identity; the Kubernetes emulator signs no
+        # tokens, so any token it mints is accepted as a subject.
+        self.gcp_identity = GCPIdentityEmulator(
+            project_id=GKE_PROJECT,
+            cluster_location=GKE_LOCATION,
+            cluster_name=GKE_CLUSTER,
+            cert_dir=self.state_dir / "gcp-identity",
+            accept_foreign_subjects=True,
+        )
+        self.gcp_identity.start()
+
     def _write_digest_key(self) -> None:
         path = self.state_dir / "digest.key"
         if not path.exists():
@@ -280,7 +301,16 @@ class LocalStack:
                 "codec_keys_file": str(self.codec_keys_file),
             },
             "kubernetes": {"server": self.kube_url, "kubeconfig": str(self.kubeconfig)},
-            "gcp_secret_manager": {"address": self.gcp_address},
+            "gcp_secret_manager": {
+                "address": self.gcp_address,
+                "workload_identity": {
+                    "sts_endpoint": self.gcp_identity.url,
+                    "ca_cert": self.gcp_identity.ca_cert_path,
+                    "cluster_project_id": GKE_PROJECT,
+                    "cluster_location": GKE_LOCATION,
+                    "cluster_name": GKE_CLUSTER,
+                },
+            },
             "azure_key_vault": {
                 "vault_url": self.azure.vault_url,
                 "ca_cert": self.azure.ca_cert_path,
@@ -310,6 +340,10 @@ class LocalStack:
                 "AZURE_AUTHORITY_HOST": self.azure.authority_url,
                 "IDENTITY_ENDPOINT": self.azure.identity_endpoint,
                 "IDENTITY_HEADER": self.azure.identity_header,
+                # GCP: GKE Workload Identity's STS and IAM Credentials endpoints.
+                "PUSHSECRET_GCP_STS_ENDPOINT": self.gcp_identity.url,
+                "PUSHSECRET_GCP_IAM_CREDENTIALS_ENDPOINT": self.gcp_identity.url,
+                "PUSHSECRET_GCP_CA_BUNDLE": self.gcp_identity.ca_cert_path,
                 "PUSHSECRET_RESYNC_SECONDS": str(self.resync_seconds),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -11,14 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 from kubernetes.client.exceptions import ApiException
 
-from pushsecret.api.common import SecretKeySelector
+from pushsecret.api.common import SecretKeySelector, ServiceAccountSelector
 from pushsecret.api.pushsecret import PushSecret, PushSecretStoreRef
-from pushsecret.api.secretstore import AzureKVProvider, GCPSMProvider, SecretStoreSpec
+from pushsecret.api.secretstore import (
+    AzureKVProvider,
+    GCPSMProvider,
+    GCPWorkloadIdentity,
+    SecretStoreSpec,
+)
 from pushsecret.api.workflow import StoreTarget
 from pushsecret.kube import Kube, Obj, api_message
 from pushsecret.providers.base import Provider, ProviderError
@@ -125,6 +131,8 @@ class ProviderFactory:
 
     def __init__(self, kube: Kube) -> None:
         self._kube = kube
+        self._lock = threading.Lock()
+        self._gcp_creds: dict[tuple[Any, ...], Any] = {}
 
     def live(self, store: StoreTarget) -> StoreTarget:
         """``store`` re-read now (spec and our annotations), or as recorded when it is gone."""
@@ -218,9 +226,86 @@ class ProviderFactory:
                     retryable=False,
                     reason="InvalidCredentials",
                 ) from None
+        creds = None
+        if info is None and wi is not None:  # ESO's order: secretRef, then workloadIdentity
+            creds = self._gcp_workload_identity(wi, store, namespace, project)
         return GCPSecretManagerProvider.from_config(
-            GCPConfig(project_id=project, location=cfg.location or "", credentials_info=info)
+            GCPConfig(
+                project_id=project,
+                location=cfg.location or "",
+                credentials_info=info,
+                credentials=creds,
+            )
         )
+
+    def _gcp_workload_identity(
+        self, wi: GCPWorkloadIdentity, store: StoreTarget, namespace: str, project: str
+    ) -> Any:
+        """GKE Workload Identity as ESO does it: the referenced KSA's token, exchanged at STS,
+        then (with the KSA annotation ``iam.gke.io/gcp-service-account``) impersonating that
+        GSA. Credentials are kept per store and KSA binding and renew themselves; a new one is
+        checked at once (ESO fetches a token when it builds the client), so a refused
+        identity is a clear, permanent error instead of endless retries."""
+        from pushsecret.providers.gcp_auth import (
+            GCP_SA_ANNOTATION,
+            refresh_credentials,
+            workload_identity_credentials,
+        )
+
+        ref = wi.service_account_ref
+        sa_ns, annotations = self._service_account(store, namespace, ref)
+        gsa = annotations.get(GCP_SA_ANNOTATION)
+        cluster = (
+            wi.cluster_project_id or project,
+            wi.cluster_location or "",
+            wi.cluster_name or "",
+        )
+        key = (store.key, sa_ns, ref.name, tuple(ref.audiences), gsa, cluster)
+        with self._lock:
+            cached = self._gcp_creds.get(key)
+        if cached is not None:
+            return cached
+        kube, name = self._kube, ref.name
+        creds = workload_identity_credentials(
+            project_number_or_id=cluster[0],
+            cluster_location=cluster[1],
+            cluster_name=cluster[2],
+            gsa_email=gsa,
+            audiences=list(ref.audiences),
+            token_source=lambda auds: kube.service_account_token(sa_ns, name, auds),
+        )
+        refresh_credentials(creds)
+        with self._lock:
+            return self._gcp_creds.setdefault(key, creds)
+
+    def _service_account(
+        self, store: StoreTarget, namespace: str, ref: ServiceAccountSelector
+    ) -> tuple[str, dict[str, str]]:
+        """Where a store's serviceAccountRef lives, and its annotations (ESO's rules)."""
+        if store.kind == "SecretStore" and ref.namespace and ref.namespace != store.namespace:
+            raise ProviderError(
+                "invalid service account reference: namespace should either be empty or match "
+                "the namespace of the SecretStore for a namespaced SecretStore",
+                retryable=False,
+                reason="InvalidStore",
+            )
+        sa_ns = (store.namespace if store.kind == "SecretStore" else ref.namespace) or namespace
+        try:
+            sa = self._kube.get_service_account(sa_ns, ref.name)
+        except ApiException as err:
+            raise ProviderError(
+                f'could not get ServiceAccount "{sa_ns}/{ref.name}": {api_message(err)}',
+                retryable=err.status >= 500,
+                reason="KubernetesError",
+            ) from None
+        if sa is None:
+            raise ProviderError(
+                f'ServiceAccount "{sa_ns}/{ref.name}" not found',
+                retryable=False,
+                reason="ServiceAccountNotFound",
+            )
+        annotations: dict[str, str] = (sa.get("metadata") or {}).get("annotations") or {}
+        return sa_ns, annotations
 
     def _azure(self, cfg: AzureKVProvider, store: StoreTarget, namespace: str) -> Provider:
         """Key Vault: credentials per ESO's authType, TLS and authority from process config.
@@ -301,29 +386,7 @@ class ProviderFactory:
         each token request mints a fresh KSA token for audience api://AzureADTokenExchange."""
         ref = cfg.service_account_ref
         assert ref is not None
-        if store.kind == "SecretStore" and ref.namespace and ref.namespace != store.namespace:
-            raise ProviderError(
-                "invalid service account reference: namespace should either be empty or match "
-                "the namespace of the SecretStore for a namespaced SecretStore",
-                retryable=False,
-                reason="InvalidStore",
-            )
-        sa_ns = (store.namespace if store.kind == "SecretStore" else ref.namespace) or namespace
-        try:
-            sa = self._kube.get_service_account(sa_ns, ref.name)
-        except ApiException as err:
-            raise ProviderError(
-                f'could not get ServiceAccount "{sa_ns}/{ref.name}": {api_message(err)}',
-                retryable=err.status >= 500,
-                reason="KubernetesError",
-            ) from None
-        if sa is None:
-            raise ProviderError(
-                f'ServiceAccount "{sa_ns}/{ref.name}" not found',
-                retryable=False,
-                reason="ServiceAccountNotFound",
-            )
-        ann = (sa.get("metadata") or {}).get("annotations") or {}
+        sa_ns, ann = self._service_account(store, namespace, ref)
         sa_client = ann.get("azure.workload.identity/client-id")
         if client_id and sa_client:
             raise ProviderError(

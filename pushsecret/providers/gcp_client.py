@@ -3,7 +3,8 @@
 Channels are expensive (TLS, HTTP/2, token refresh) and thread-safe, so all providers of a
 worker that talk to the same endpoint with the same identity share one
 ``SecretManagerServiceClient``, cached per (endpoint, plaintext?, credential identity). The
-credential identity is a SHA-256 of the canonical credentials JSON, never the JSON itself.
+credential identity is a SHA-256 of the canonical credentials JSON, never the JSON itself, or,
+for a ready-made credentials object (workload identity), that object's identity.
 Cached clients live until :func:`clear_client_cache`; a key rotation adds one client.
 
 Endpoint resolution follows Google's emulator convention: with no explicit endpoint and
@@ -51,7 +52,9 @@ class GCPConfig:
     """Everything the provider needs, already resolved from the SecretStore.
 
     ``credentials_info`` is a service-account key JSON (what ``auth.secretRef`` points at);
-    None means Application Default Credentials (which include GKE Workload Identity).
+    ``credentials`` is a ready google-auth ``Credentials`` object (e.g. from
+    :func:`pushsecret.providers.gcp_auth.workload_identity_credentials`), used as is; at most
+    one of the two may be set. Neither means Application Default Credentials.
     ``endpoint`` (``host:port``) overrides the Google or regional endpoint; ``insecure`` makes
     it a plaintext channel without credentials (emulators).
     """
@@ -61,12 +64,15 @@ class GCPConfig:
     credentials_info: dict[str, Any] | None = None
     endpoint: str | None = None
     insecure: bool = False
+    # Compared by identity (the default for credentials objects), which is also the cache key.
+    credentials: Any | None = None
 
     def __repr__(self) -> str:  # keep key material out of logs and tracebacks
         creds = "<set>" if self.credentials_info is not None else None
         return (
             f"GCPConfig(project_id={self.project_id!r}, location={self.location!r}, "
-            f"credentials_info={creds}, endpoint={self.endpoint!r}, insecure={self.insecure})"
+            f"credentials_info={creds}, endpoint={self.endpoint!r}, insecure={self.insecure}, "
+            f"credentials={type(self.credentials).__name__ if self.credentials else None})"
         )
 
 
@@ -74,9 +80,12 @@ _clients: dict[tuple[str, bool, str], sm.SecretManagerServiceClient] = {}
 _clients_lock = threading.Lock()
 
 
-def _credentials_identity(info: dict[str, Any] | None, insecure: bool) -> str:
+def _credentials_identity(info: dict[str, Any] | None, insecure: bool, creds: Any = None) -> str:
     if insecure:
         return "anonymous"
+    if creds is not None:
+        # The cached client references the object, so its id cannot be reused while cached.
+        return f"object:{id(creds)}"
     if info is None:
         return "adc"
     canonical = json.dumps(info, sort_keys=True, separators=(",", ":"), default=str)
@@ -129,7 +138,7 @@ def _load_credentials(info: dict[str, Any] | None) -> ga_credentials.Credentials
 
 
 def _new_client(
-    endpoint: str, insecure: bool, info: dict[str, Any] | None
+    endpoint: str, insecure: bool, info: dict[str, Any] | None, creds: Any = None
 ) -> sm.SecretManagerServiceClient:
     if insecure:
         # ClientOptions(api_endpoint=...) + AnonymousCredentials would still dial TLS, so a
@@ -137,7 +146,7 @@ def _new_client(
         transport = SecretManagerServiceGrpcTransport(channel=grpc.insecure_channel(endpoint))
         return sm.SecretManagerServiceClient(transport=transport)
     return sm.SecretManagerServiceClient(
-        credentials=_load_credentials(info),
+        credentials=creds if creds is not None else _load_credentials(info),
         client_options=ClientOptions(api_endpoint=endpoint),
     )
 
@@ -165,14 +174,29 @@ def resolve_endpoint(cfg: GCPConfig) -> tuple[str, bool]:
 def shared_client(cfg: GCPConfig) -> sm.SecretManagerServiceClient:
     """The cached client for ``cfg``'s endpoint and identity, created on first use.
 
-    Makes no RPC. Raises a non-retryable ProviderError when the credentials cannot be loaded.
+    Makes no RPC. Raises a non-retryable ProviderError when the credentials cannot be loaded,
+    or when both ``credentials_info`` and ``credentials`` are set.
     """
+    if cfg.credentials is not None:
+        if cfg.credentials_info is not None:
+            raise ProviderError(
+                "unable to get credentials: both a JSON key and a credentials object are set",
+                retryable=False,
+                reason="InvalidConfig",
+            )
+        if not isinstance(cfg.credentials, ga_credentials.Credentials):
+            raise ProviderError(
+                "unable to get credentials: not a google-auth Credentials object",
+                retryable=False,
+                reason="InvalidConfig",
+            )
     endpoint, insecure = resolve_endpoint(cfg)
-    key = (endpoint, insecure, _credentials_identity(cfg.credentials_info, insecure))
+    identity = _credentials_identity(cfg.credentials_info, insecure, cfg.credentials)
+    key = (endpoint, insecure, identity)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _new_client(endpoint, insecure, cfg.credentials_info)
+            client = _new_client(endpoint, insecure, cfg.credentials_info, cfg.credentials)
             _clients[key] = client
         return client
 

@@ -13,7 +13,14 @@ from typing import Any
 from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
-from emulators.stack import AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, LocalStack
+from emulators.stack import (
+    AZURE_CLIENT_ID,
+    AZURE_CLIENT_SECRET,
+    GKE_CLUSTER,
+    GKE_LOCATION,
+    GKE_PROJECT,
+    LocalStack,
+)
 from tests.e2e.conftest import PROJECT, Cluster, poll
 
 G = "external-secrets.io"
@@ -181,3 +188,53 @@ def test_azure_workload_identity_through_a_service_account(
     assert cond["message"].endswith(
         "multiple clientID found. Check secretRef and serviceAccountRef"
     )
+
+
+def test_gcp_workload_identity_through_a_service_account(
+    cluster: Cluster, stack: LocalStack
+) -> None:
+    ns = cluster.namespace()
+    gsa = "pusher@local-project.iam.gserviceaccount.com"
+    stack.gcp_identity.allow_impersonation(gsa, ns, "pusher")
+    cluster.core.create_namespaced_service_account(
+        ns, {"metadata": {"name": "pusher", "annotations": {"iam.gke.io/gcp-service-account": gsa}}}
+    )
+    cluster.core.create_namespaced_service_account(
+        ns,
+        {"metadata": {"name": "unbound", "annotations": {"iam.gke.io/gcp-service-account": gsa}}},
+    )
+    wi = {
+        "clusterLocation": GKE_LOCATION,
+        "clusterName": GKE_CLUSTER,
+        "clusterProjectID": GKE_PROJECT,
+    }
+    for name, sa in (("gcp-wi", "pusher"), ("gcp-unbound", "unbound")):
+        cluster.custom.create_namespaced_custom_object(
+            G,
+            "v1",
+            ns,
+            "secretstores",
+            {
+                "apiVersion": f"{G}/v1",
+                "kind": "SecretStore",
+                "metadata": {"name": name},
+                "spec": {
+                    "provider": {
+                        "gcpsm": {
+                            "projectID": PROJECT,
+                            "auth": {"workloadIdentity": {"serviceAccountRef": {"name": sa}, **wi}},
+                        }
+                    }
+                },
+            },
+        )
+    cluster.secret(ns, "db", {"password": "via-gke-wi"})
+    cluster.pushsecret(ns, "app", secret="db", store="gcp-wi")
+    cluster.wait_ready(ns, "app")
+    assert cluster.remote(f"{ns}-app") == b"via-gke-wi"
+    assert any(gsa in str(g) for g in stack.gcp_identity.grants)
+
+    # A KSA the GSA does not trust: a clear, permanent error.
+    cluster.pushsecret(ns, "denied", secret="db", store="gcp-unbound")
+    cond = cluster.wait_ready(ns, "denied", status="False")
+    assert "unable to get credentials: " in cond["message"]
