@@ -39,9 +39,14 @@ code and innererror) per operation name or ``"METHOD /route"``, applied after au
 injected failures included; challenges are counted in :attr:`challenges`); :attr:`grants`
 records who got tokens (client id, flow, resource).
 
-Not emulated: keys and certificates, backup/restore, the asynchronous delete/recover window,
-throttling by itself (inject 429s), RBAC/access policies (every valid token may do
-everything), network rules, HTTP/2, PoP tokens and CAE claims challenges. See
+Keys (import, get, update, soft delete) and certificates (import, get, update, soft delete)
+are served by :mod:`emulators.azure_kv_keys` and :mod:`emulators.azure_kv_certs`, with the
+same fault injection and counters (operations ``ImportKey``, ``GetKey``, ``DeleteKey``,
+``ImportCertificate``, ...).
+
+Not emulated: key/certificate operations beyond those, backup/restore, the asynchronous
+delete/recover window, throttling by itself (inject 429s), RBAC/access policies (every valid
+token may do everything), network rules, HTTP/2, PoP tokens and CAE claims challenges. See
 :mod:`emulators.azure_kv_state` and :mod:`emulators.azure_kv_auth` for the details.
 """
 
@@ -65,6 +70,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from emulators.azure_kv_auth import Grant, OAuthError, TokenService, write_tls_material
+from emulators.azure_kv_certs import CERT_OPERATIONS, CertState
 from emulators.azure_kv_http import (
     OPERATIONS,
     FaultQueue,
@@ -73,6 +79,7 @@ from emulators.azure_kv_http import (
     op_of,
     parse_body,
 )
+from emulators.azure_kv_keys import KEY_OPERATIONS, KeyState
 from emulators.azure_kv_state import KvError, VaultState, bad_parameter
 
 __all__ = ["DEFAULT_TENANT_ID", "OPERATIONS", "VAULT_RESOURCE", "AzureKeyVaultEmulator", "main"]
@@ -118,6 +125,8 @@ class AzureKeyVaultEmulator:
             identity_header=identity_header or secrets.token_urlsafe(16),
         )
         self._state: VaultState | None = None
+        self._keys: KeyState | None = None
+        self._certs: CertState | None = None
         self._faults = FaultQueue()
         self._calls: Counter[str] = Counter()
         self._challenges = 0
@@ -158,6 +167,12 @@ class AzureKeyVaultEmulator:
         with self._lock:
             # Before the first request can arrive: ids embed the vault URL.
             self._state = VaultState(
+                self._url, soft_delete=self._soft_delete, purge_protection=self._purge_protection
+            )
+            self._keys = KeyState(
+                self._url, soft_delete=self._soft_delete, purge_protection=self._purge_protection
+            )
+            self._certs = CertState(
                 self._url, soft_delete=self._soft_delete, purge_protection=self._purge_protection
             )
 
@@ -335,9 +350,12 @@ class AzureKeyVaultEmulator:
             self._challenges = 0
 
     def reset(self) -> None:
-        """Forget every secret, fault and count (registered clients and tokens stay)."""
+        """Forget every secret, key, certificate, fault and count (registered clients and
+        tokens stay)."""
         with self._lock:
             self._vault().reset()
+            self._key_state().reset()
+            self._cert_state().reset()
             self._faults.clear()
             self._calls.clear()
             self._challenges = 0
@@ -361,10 +379,42 @@ class AzureKeyVaultEmulator:
         with self._lock:
             return self._vault().versions(name)
 
+    def key_names(self, *, deleted: bool = False) -> list[str]:
+        """Names of the active (or, with ``deleted``, soft-deleted) keys."""
+        with self._lock:
+            state = self._key_state()
+            return state.deleted_names() if deleted else state.names()
+
+    def key_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of key ``name`` as KeyBundles (public JWK only), oldest first."""
+        with self._lock:
+            return self._key_state().key_versions(name)
+
+    def certificate_names(self, *, deleted: bool = False) -> list[str]:
+        """Names of the active (or, with ``deleted``, soft-deleted) certificates."""
+        with self._lock:
+            state = self._cert_state()
+            return state.deleted_names() if deleted else state.names()
+
+    def certificate_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of certificate ``name`` as CertificateBundles, oldest first."""
+        with self._lock:
+            return self._cert_state().certificate_versions(name)
+
     def _vault(self) -> VaultState:
         if self._state is None:
             raise RuntimeError("emulator not started")
         return self._state
+
+    def _key_state(self) -> KeyState:
+        if self._keys is None:
+            raise RuntimeError("emulator not started")
+        return self._keys
+
+    def _cert_state(self) -> CertState:
+        if self._certs is None:
+            raise RuntimeError("emulator not started")
+        return self._certs
 
     # ---- HTTP -----------------------------------------------------------------------------
 
@@ -423,6 +473,11 @@ class AzureKeyVaultEmulator:
     def _dispatch(
         self, op: str, params: dict[str, str], query: dict[str, str], raw: bytes
     ) -> web.Response:
+        if op in KEY_OPERATIONS or op in CERT_OPERATIONS:
+            store = self._key_state() if op in KEY_OPERATIONS else self._cert_state()
+            # GET/DELETE carry no body; parse only what the operation reads.
+            result = store.dispatch(op, params, parse_body(raw) if raw else None)
+            return web.Response(status=204) if result is None else json_response(200, result)
         state = self._vault()
         name = params.get("name", "")
         version = params.get("version", "")

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from emulators.azure_kv_certs import CERT_ROUTES
+from emulators.azure_kv_keys import KEY_ROUTES
 from emulators.azure_kv_state import KvError, bad_parameter
 
 __all__ = ["OPERATIONS", "ROUTES", "Fault", "FaultQueue", "Route", "json_response", "parse_body"]
@@ -62,6 +64,7 @@ ROUTES = (
     Route("GET", "/deletedsecrets/{name}", "GetDeletedSecret", True),
     Route("DELETE", "/deletedsecrets/{name}", "PurgeDeletedSecret", True),
     Route("POST", "/deletedsecrets/{name}/recover", "RecoverDeletedSecret", True),
+    *(Route(method, pattern, op, True) for method, pattern, op in KEY_ROUTES + CERT_ROUTES),
     Route("GET", "/{tenant}/v2.0/.well-known/openid-configuration", "OpenIdConfiguration", False),
     Route("POST", "/{tenant}/oauth2/v2.0/token", "Token", False),
     Route("GET", "/msi/token", "ManagedIdentityToken", False),

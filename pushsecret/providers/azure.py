@@ -35,7 +35,11 @@ Deliberate differences from ESO (each also noted where it happens):
    encoding (non-UTF-8 bytes are refused: ESO stores U+FFFD replacements), 25,600 bytes, 15 tags
    (ours included) and tag/contentType lengths.
 5. ``expirationDate`` is honoured (ESO's new-SDK path drops it), and compared.
-6. ``key/`` and ``cert/`` remote keys are refused with a clear final error (not supported yet).
+6. ``key/<name>`` and ``cert/<name>`` are pushed as ESO does, with the differences listed in
+   :mod:`pushsecret.providers.azure_keys` and :mod:`pushsecret.providers.azure_certs`
+   (compared by public key / leaf certificate and tags, tag-less objects refused, non-importable
+   values refused before any call, ``property`` refused; ``expirationDate``/``contentType``
+   are ignored for them, as in ESO).
 7. A disabled current version makes push refuse (final) and exists() return False, rather than
    ESO's unclassified 403 error; delete() leaves a disabled secret alone (its tags cannot be
    read, so ownership cannot be proven) and logs a warning.
@@ -49,6 +53,7 @@ Errors: every failure is a :class:`ProviderError` with a message we write; see
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import logging
@@ -56,16 +61,25 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from azure.keyvault.certificates import CertificateClient
+from azure.keyvault.keys import KeyClient
 from azure.keyvault.secrets import KeyVaultSecret, SecretClient
 
 from pushsecret.providers import azure_errors
+from pushsecret.providers.azure_certs import CertificateObjects
 from pushsecret.providers.azure_client import (
     AzureConfig,
     build_credential,
-    clear_client_cache,
     shared_client,
+)
+from pushsecret.providers.azure_client import clear_client_cache as _clear_secret_clients
+from pushsecret.providers.azure_keys import (
+    KeyObjects,
+    VaultObjects,
+    clear_key_cert_clients,
+    shared_vault_client,
 )
 from pushsecret.providers.azure_metadata import (
     MANAGED_BY_KEY,
@@ -123,6 +137,12 @@ def _secret_lock(vault: str, name: str) -> threading.Lock:
     return _STRIPES[int(digest[:8], 16) % len(_STRIPES)]
 
 
+def clear_client_cache() -> None:
+    """Close and forget every cached secret, key and certificate client and credential."""
+    _clear_secret_clients()
+    clear_key_cert_clients()
+
+
 def _final(message: str, reason: str) -> ProviderError:
     return ProviderError(message, retryable=False, reason=reason)
 
@@ -165,6 +185,8 @@ class AzureKeyVaultProvider:
         purge_on_delete: bool = False,
         recover_timeout: float = DEFAULT_RECOVER_TIMEOUT,
         owns_client: bool = False,
+        key_client: KeyClient | None = None,
+        certificate_client: CertificateClient | None = None,
     ) -> None:
         if on_soft_deleted not in ("Recover", "Purge", "Fail"):
             raise _final(
@@ -177,6 +199,17 @@ class AzureKeyVaultProvider:
         self._purge_on_delete = purge_on_delete
         self._recover_timeout = recover_timeout
         self._owns_client = owns_client
+        # key/ and cert/ entries use their own SDK clients (None: those kinds are refused).
+        policy: dict[str, Any] = {
+            "on_soft_deleted": on_soft_deleted,
+            "purge_on_delete": purge_on_delete,
+            "recover_timeout": recover_timeout,
+        }
+        self._objects: dict[str, VaultObjects[Any]] = {}
+        if key_client is not None:
+            self._objects["key"] = KeyObjects(key_client, **policy)
+        if certificate_client is not None:
+            self._objects["cert"] = CertificateObjects(certificate_client, **policy)
 
     @classmethod
     def from_config(cls, cfg: AzureConfig) -> AzureKeyVaultProvider:
@@ -186,16 +219,62 @@ class AzureKeyVaultProvider:
             shared_client(cfg),
             on_soft_deleted=cfg.on_soft_deleted,
             purge_on_delete=cfg.purge_on_delete,
+            key_client=shared_vault_client(cfg, "keys", KeyClient),
+            certificate_client=shared_vault_client(cfg, "certificates", CertificateClient),
         )
 
     # ---- naming and calls -----------------------------------------------------------------
+
+    def _target(self, remote_key: str, *, push: bool) -> tuple[VaultObjects[Any] | None, str]:
+        """``(handler, name)`` of ``key/<name>`` or ``cert/<name>`` (handler None for
+        ``[secret/]<name>``), with the name checked; ESO's kind errors otherwise."""
+        kind, sep, rest = remote_key.partition("/")
+        if not sep or kind not in ("key", "cert"):
+            return None, self._name(remote_key, push=push)
+        objects = self._objects.get(kind)
+        if objects is None:
+            client = "KeyClient" if kind == "key" else "CertificateClient"
+            raise _final(
+                f"{kind}/ remote keys need a {client}; build the provider with from_config()",
+                "InvalidConfig",
+            )
+        if not _NAME_RE.match(rest):
+            raise _final(
+                f"invalid Azure Key Vault {objects.noun} name {rest!r}: expected 1-127 "
+                "characters of letters, digits and '-'",
+                "InvalidRemoteKey",
+            )
+        return objects, rest
+
+    def _push_object(
+        self, objects: VaultObjects[Any], name: str, secret: SourceSecret, entry: PushEntry
+    ) -> PushResult:
+        """A ``key/`` or ``cert/`` push: checks, then the kind's compare-and-import."""
+        meta = self._metadata(entry)
+        if entry.remote.property:
+            raise _final(
+                f"property is not supported for Azure Key Vault {objects.noun} {name}: the "
+                f"whole value is the {objects.noun}",
+                "InvalidProperty",
+            )
+        if meta is not None and (meta.content_type or meta.expiration_date):
+            # ESO ignores both for keys and certificates; we do too, but say so.
+            log.warning(
+                "contentType/expirationDate metadata is ignored for Azure Key Vault %s %s",
+                objects.noun,
+                name,
+            )
+        payload = self._payload(secret, entry)
+        # Also the forms a service text could echo: trimmed, and base64 (the import body).
+        protect = [*secret.data.values(), payload, payload.strip(), base64.b64encode(payload)]
+        tags = self._desired(name, meta).tags
+        with _secret_lock(self._vault, f"{objects.collection}/{name}"):
+            return objects.push(name, payload, tags, protect)
 
     def _name(self, remote_key: str, *, push: bool) -> str:
         """The secret name of ``[secret/]<name>``; ESO's kind errors for other prefixes."""
         kind, sep, rest = remote_key.partition("/")
         name = rest if sep else kind
-        if sep and kind in ("key", "cert"):
-            raise _final("key/ and cert/ remote keys are not supported yet", "UnsupportedKind")
         if sep and kind != "secret":
             text = (
                 f"secret type {kind} not supported"
@@ -238,7 +317,9 @@ class AzureKeyVaultProvider:
         ``retry_after``), 408, 5xx, transport errors, a recover/purge still in progress.
         """
         remote = entry.remote
-        name = self._name(remote.remote_key, push=True)
+        objects, name = self._target(remote.remote_key, push=True)
+        if objects is not None:
+            return self._push_object(objects, name, secret, entry)
         meta = self._metadata(entry)
         if remote.property:
             try:
@@ -520,9 +601,12 @@ class AzureKeyVaultProvider:
         """Whether ``ref.remote_key`` has a readable current version (ESO's SecretExists).
 
         Read-only, one GET. False when missing, soft-deleted or disabled (ESO errors on
-        disabled). ``property`` and ownership are not considered, as in ESO.
+        disabled). ``property`` and ownership are not considered, as in ESO. ``key/`` and
+        ``cert/``: one GET of the key/certificate, False when missing or deleted.
         """
-        name = self._name(ref.remote_key, push=False)
+        objects, name = self._target(ref.remote_key, push=False)
+        if objects is not None:
+            return objects.exists(name)
         try:
             return self._current(name, []) is not None
         except ProviderError as err:
@@ -537,8 +621,12 @@ class AzureKeyVaultProvider:
         left alone too (its tags are unreadable, so ownership is unproven; logged as a
         warning). ``property`` is ignored, as in ESO. With ``purge_on_delete`` the deleted
         secret is then purged (waiting for the service to finish deleting it first).
+        ``key/`` and ``cert/`` follow the same rules on keys/certificates.
         """
-        name = self._name(ref.remote_key, push=False)
+        objects, name = self._target(ref.remote_key, push=False)
+        if objects is not None:
+            objects.delete(name)
+            return
         try:
             current = self._current(name, [])
         except ProviderError as err:

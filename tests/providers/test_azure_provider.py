@@ -431,8 +431,6 @@ def test_disabled_current_version_is_refused(
 @pytest.mark.parametrize(
     ("remote_key", "reason", "message"),
     [
-        ("key/my-key", "UnsupportedKind", "key/ and cert/ remote keys are not supported yet"),
-        ("cert/my-cert", "UnsupportedKind", "key/ and cert/ remote keys are not supported yet"),
         ("blob/x", "UnsupportedKind", "secret type blob not supported"),
         ("secret/a/b", "InvalidRemoteKey", None),
         ("under_score", "InvalidRemoteKey", None),
