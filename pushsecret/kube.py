@@ -256,3 +256,8 @@ class Kube:
             "count": 1,
         }
         self.core.create_namespaced_event(md["namespace"], body)
+
+    def namespace_labels(self, name: str) -> dict[str, str]:
+        """A namespace's labels (raises ApiException, 404 included)."""
+        ns = self.core.read_namespace(name)
+        return dict(ns.metadata.labels or {})
