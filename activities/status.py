@@ -82,7 +82,7 @@ class StatusActivities:
         try:
             self._d.kube.emit_event(
                 obj,
-                "Normal" if patch.ready else "Warning",
+                "Normal" if patch.ready or patch.reason == "SourceDeleted" else "Warning",
                 patch.reason or ("Synced" if patch.ready else "Errored"),
                 patch.message or "",
             )

@@ -47,6 +47,7 @@ MSG_SYNCED = "PushSecret synced successfully"
 MSG_SYNCED_IF_NOT_EXISTS = (
     "PushSecret synced successfully. Existing secrets in providers unchanged."
 )
+MSG_SOURCE_DELETED = "source secret deleted; provider secrets cleaned up"
 
 # Kubernetes reads and status patches: quick, retried a few times, then the workflow's own
 # backoff takes over so that a flapping API server never wedges the loop.
@@ -204,6 +205,14 @@ class PushSecretWorkflow:
             self._s.deleting = True
             return True
         await self._sync_finalizer(plan)
+        if (
+            plan.error == MSG_NO_SOURCE
+            and plan.source_secret
+            and plan.deletion_policy == "Delete"
+            and any(self._s.synced.values())
+        ):
+            await self._source_deleted(plan)
+            return True
         if plan.error is not None:
             await self._report_failure(plan, plan.error, self._s.synced)
             return True
@@ -419,6 +428,32 @@ class PushSecretWorkflow:
     def _schedule_retry(self) -> None:
         backoff = timedelta(seconds=5 * 2 ** min(self._s.failures, 10))
         self._s.retry_at = workflow.now() + min(backoff, _MAX_BACKOFF)
+
+    async def _source_deleted(self, plan: Plan) -> None:
+        """ESO's SourceDeleted: the named source Secret is gone under deletionPolicy Delete, so
+        what it pushed is deleted from the stores. When the Secret comes back, the watcher's
+        signal pushes it again (ESO only notices on the next PushSecret change: Q18)."""
+        for store_key, entries in sorted(self._s.synced.items()):
+            error = await self._delete_entries(store_key, entries)
+            if error is not None:
+                await self._report_failure(
+                    plan, "failed to cleanup provider secrets: " + error, self._s.synced
+                )
+                return
+            self._s.synced[store_key] = {}
+        self._s.synced = {}
+        self._s.last_error = MSG_SOURCE_DELETED
+        await self._patch_status(
+            StatusPatch(
+                ref=self._ref,
+                ready=False,
+                reason="SourceDeleted",
+                message=MSG_SOURCE_DELETED,
+                synced={},
+                observed_generation=plan.generation,
+                stores=[],
+            )
+        )
 
     # -- deletion ---------------------------------------------------------------------------
 

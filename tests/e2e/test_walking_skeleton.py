@@ -240,3 +240,32 @@ def test_one_failing_store_does_not_block_the_other(cluster: Cluster) -> None:
     poll(
         lambda: cluster.remote(f"{ns}-app") == b"two-stores-v2", 30, "the change in the good store"
     )
+
+
+def test_source_deleted_under_delete_policy_cleans_up_then_repushes(cluster: Cluster) -> None:
+    ns = cluster.namespace()
+    cluster.store(ns)
+    cluster.secret(ns, "db", {"password": "will-vanish"})
+    cluster.pushsecret(ns, "app", secret="db", deletionPolicy="Delete")
+    cluster.wait_ready(ns, "app")
+    assert cluster.remote_exists(f"{ns}-app")
+    cluster.core.delete_namespaced_secret("db", ns)
+    cond = cluster.wait_ready(ns, "app", status="False")
+    assert (cond["reason"], cond["message"]) == (
+        "SourceDeleted",
+        "source secret deleted; provider secrets cleaned up",
+    )
+    assert not cluster.remote_exists(f"{ns}-app")
+    assert cluster.get_ps(ns, "app")["status"]["syncedPushSecrets"] == {}
+    events = poll(
+        lambda: [
+            e for e in cluster.core.list_namespaced_event(ns).items if e.reason == "SourceDeleted"
+        ],
+        30,
+        "the SourceDeleted event",
+    )
+    assert events[0].type == "Normal"
+    # Unlike ESO (Q18), the Secret coming back is pushed at once.
+    cluster.secret(ns, "db", {"password": "came-back"})
+    cluster.wait_ready(ns, "app")
+    assert cluster.remote(f"{ns}-app") == b"came-back"
