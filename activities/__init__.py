@@ -28,6 +28,7 @@ class Deps:
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     """Every activity of the PushSecret workflow, bound to ``deps``."""
+    from activities.cluster import ClusterActivities
     from activities.finalizer import FinalizerActivities
     from activities.plan import PlanActivities
     from activities.push import PushActivities
@@ -37,7 +38,9 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     push = PushActivities(deps)
     status = StatusActivities(deps)
     fin = FinalizerActivities(deps)
+    cluster = ClusterActivities(deps)
     return [
+        cluster.fanout,
         plan.plan,
         push.push_to_store,
         push.delete_remote_refs,

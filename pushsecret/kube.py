@@ -261,3 +261,44 @@ class Kube:
         """A namespace's labels (raises ApiException, 404 included)."""
         ns = self.core.read_namespace(name)
         return dict(ns.metadata.labels or {})
+
+    # -- ClusterPushSecrets -----------------------------------------------------------------
+
+    def get_cluster_pushsecret(self, name: str) -> Obj | None:
+        try:
+            obj: Obj = self.custom.get_cluster_custom_object(
+                GROUP, PUSHSECRET_VERSION, "clusterpushsecrets", name
+            )
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        return obj
+
+    def replace_cluster_pushsecret_status(self, obj: Obj) -> Obj:
+        res: Obj = self.custom.replace_cluster_custom_object_status(
+            GROUP, PUSHSECRET_VERSION, "clusterpushsecrets", obj["metadata"]["name"], obj
+        )
+        return res
+
+    def list_namespaces(self, selector: str) -> list[Obj]:
+        res = self.core.list_namespace(label_selector=selector)
+        items: list[Obj] = self.api_client.sanitize_for_serialization(res.items)
+        return items
+
+    def create_pushsecret(self, namespace: str, obj: Obj) -> Obj:
+        res: Obj = self.custom.create_namespaced_custom_object(
+            GROUP, PUSHSECRET_VERSION, namespace, PUSHSECRET_PLURAL, obj
+        )
+        return res
+
+    def replace_pushsecret(self, namespace: str, obj: Obj) -> Obj:
+        res: Obj = self.custom.replace_namespaced_custom_object(
+            GROUP, PUSHSECRET_VERSION, namespace, PUSHSECRET_PLURAL, obj["metadata"]["name"], obj
+        )
+        return res
+
+    def delete_pushsecret(self, namespace: str, name: str) -> None:
+        self.custom.delete_namespaced_custom_object(
+            GROUP, PUSHSECRET_VERSION, namespace, PUSHSECRET_PLURAL, name
+        )

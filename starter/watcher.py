@@ -33,6 +33,7 @@ from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.api.workflow import Change, PushSecretRef, WorkflowInput
 from pushsecret.config import Settings
 from pushsecret.kube import Kube
+from starter.cluster_watch import ClusterWatch
 from starter.informer import DELETED, SYNC, Informer, Obj
 from workflows.pushsecret import PushSecretWorkflow
 
@@ -84,7 +85,7 @@ def _seen(obj: Obj) -> _Seen:
     )
 
 
-class Watcher:
+class Watcher(ClusterWatch):
     """Owns the informers, the dependency index and the signal queue."""
 
     def __init__(self, settings: Settings, kube: Kube, client: Client) -> None:
@@ -97,6 +98,8 @@ class Watcher:
         self._pushsecrets: dict[Key, _Seen] = {}
         self._secret_rv: dict[Key, str] = {}
         self._secret_labels: dict[Key, dict[str, str]] = {}
+        self._clusters: dict[str, tuple[Any, ...]] = {}
+        self._namespace_labels: dict[str, dict[str, str]] = {}
         self._by_secret: dict[Key, set[Key]] = defaultdict(set)
         self.signals_sent = 0
 
@@ -146,6 +149,23 @@ class Watcher:
                 )
         out.append(
             Informer(
+                "clusterpushsecrets",
+                lambda **kw: custom.list_cluster_custom_object(
+                    group, "v1alpha1", "clusterpushsecrets", **kw
+                ),
+                self._on_event,
+            )
+        )
+        out.append(
+            Informer(
+                "namespaces",
+                lambda **kw: core.list_namespace(**kw),
+                self._on_event,
+                serialize=ser,
+            )
+        )
+        out.append(
+            Informer(
                 "clustersecretstores",
                 lambda **kw: custom.list_cluster_custom_object(
                     group, "v1", "clustersecretstores", **kw
@@ -181,6 +201,10 @@ class Watcher:
         key: Key = (md.get("namespace") or "", md.get("name") or "")
         if resource == "pushsecrets":
             await self._on_pushsecret(key, etype, obj)
+        elif resource == "clusterpushsecrets":
+            await self._on_cluster_pushsecret(key[1], etype, obj)
+        elif resource == "namespaces":
+            await self._on_namespace(key[1], etype, md)
         elif resource == "secrets":
             await self._on_secret(key, etype, md)
         else:

@@ -16,6 +16,7 @@ from pushsecret.config import Settings
 from pushsecret.digest import Digester, load_digest_key
 from pushsecret.kube import Kube, load_api_client
 from pushsecret.stores import ProviderFactory
+from workflows.clusterpushsecret import ClusterPushSecretWorkflow
 from workflows.pushsecret import PushSecretWorkflow
 
 log = logging.getLogger("pushsecret.worker")
@@ -28,7 +29,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[PushSecretWorkflow],
+        workflows=[PushSecretWorkflow, ClusterPushSecretWorkflow],
         activities=build_activities(deps),
         activity_executor=executor,
         max_concurrent_activities=settings.activity_threads,

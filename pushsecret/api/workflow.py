@@ -246,3 +246,44 @@ class StatusView(BaseModel):
 
 
 WorkflowInput.model_rebuild()
+
+
+# -- ClusterPushSecret --------------------------------------------------------------------
+
+ACT_FANOUT = "fanout_cluster_pushsecret"
+
+
+class ClusterPushSecretRef(BaseModel):
+    """Identity of one ClusterPushSecret (cluster-scoped)."""
+
+    name: str
+    uid: str
+
+    @property
+    def workflow_id(self) -> str:
+        return f"clusterpushsecret/{self.name}/{self.uid}"
+
+
+class FanoutResult(BaseModel):
+    """What one fan-out did: the namespaces provisioned and failed, and the next refresh."""
+
+    found: bool
+    refresh_seconds: float = 3600.0
+    provisioned: list[str] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict)
+
+
+class ClusterState(BaseModel):
+    """All mutable state of a ClusterPushSecret workflow (carried across continue-as-new)."""
+
+    pending: int = 0
+    reconciles: int = 0
+    next_refresh_at: datetime | None = None
+    retry_at: datetime | None = None
+    failures: int = 0
+    last: FanoutResult | None = None
+
+
+class ClusterInput(BaseModel):
+    ref: ClusterPushSecretRef
+    state: ClusterState | None = None
