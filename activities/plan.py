@@ -8,7 +8,7 @@ from temporalio import activity
 from activities import Deps
 from activities.errors import from_kube
 from pushsecret.api.common import ObjectMeta
-from pushsecret.api.pushsecret import FINALIZER, PushSecret
+from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
 from pushsecret.api.workflow import ACT_PLAN, MSG_NO_SOURCE, Plan, PushSecretRef
 from pushsecret.entries import validate_data_to_matches_stores, validate_data_to_store_refs
@@ -63,6 +63,8 @@ class PlanActivities:
         base.refresh_seconds = spec.refresh.total_seconds()
         base.entries = list(spec.data)
         base.data_to = list(spec.data_to)
+        raw_template = (obj.get("spec") or {}).get("template")
+        base.template = raw_template if isinstance(raw_template, dict) else None
         problems = validate_pushsecret(ps)
         if problems:
             base.error = "; ".join(problems)
@@ -72,10 +74,9 @@ class PlanActivities:
             return base
         if base.deleting:
             return base
-        unsupported = _unsupported(ps)
-        if unsupported:
-            # Pushing untemplated or partial data would be worse than not pushing: say so.
-            base.error = f"{unsupported} is not supported yet by pushsecret-temporal"
+        if spec.selector.generator_ref is not None:
+            # Pushing something else would be worse than not pushing: say so.
+            base.error = "spec.selector.generatorRef is not supported yet by pushsecret-temporal"
             return base
         sel = spec.selector.secret
         if sel is None or (not sel.name and sel.selector is None):
@@ -107,13 +108,3 @@ class PlanActivities:
             spec, [(s.kind, s.name, s.labels) for s in base.stores if s.error is None]
         )
         return base
-
-
-def _unsupported(ps: PushSecret) -> str | None:
-    """The first spec feature this version parses but does not implement yet, if any."""
-    spec = ps.spec
-    if spec.selector.generator_ref is not None:
-        return "spec.selector.generatorRef"
-    if spec.template is not None:
-        return "spec.template"
-    return None

@@ -36,6 +36,7 @@ from pushsecret.providers.base import (
     SourceSecret,
 )
 from pushsecret.providers.payload import whole_secret_json
+from pushsecret.templating import TemplateError, render_secret_template
 
 
 def _entry(data: PushSecretData) -> PushEntry:
@@ -104,12 +105,47 @@ class PushActivities:
                     continue  # deleted since the plan listed it: no longer selected
                 raise permanent(MSG_NO_SOURCE, "SourceNotFound")
             meta, stype, data = got
-            sources.append(
-                SourceSecret(
-                    name=meta.name, namespace=ns, data=data, type=stype, labels=meta.labels
-                )
+            source = SourceSecret(
+                name=meta.name, namespace=ns, data=data, type=stype, labels=meta.labels
             )
+            sources.append(self._template(inp, source) if inp.template else source)
         return sources
+
+    def _template(self, inp: PushInput, source: SourceSecret) -> SourceSecret:
+        """ESO's in-memory templating of one source Secret (never written back).
+
+        Reads the templateFrom ConfigMaps / Secrets of the PushSecret's namespace. A template
+        error is permanent and reported as Ready=False (ESO only logs it: Q5); its message
+        never contains values. Kubernetes API errors while reading them retry.
+        """
+        assert inp.template is not None
+        kube, ns = self._d.kube, inp.ref.namespace
+
+        def secret_data(name: str) -> dict[str, bytes] | None:
+            got = kube.read_secret_data(ns, name)
+            return None if got is None else got[2]
+
+        try:
+            rendered = render_secret_template(
+                inp.template,
+                source.data,
+                configmaps=lambda name: kube.read_configmap_data(ns, name),
+                secrets=secret_data,
+                source_labels=source.labels,
+                source_annotations=source.annotations,
+            )
+        except TemplateError as err:
+            raise permanent(str(err), "TemplateError") from None
+        except ApiException as err:
+            raise from_kube(err, "error fetching templateFrom data") from None
+        return SourceSecret(
+            name=source.name,
+            namespace=ns,
+            data=rendered.data,
+            type=rendered.type,
+            labels=dict(rendered.labels),
+            annotations=dict(rendered.annotations),
+        )
 
     @staticmethod
     def _entries(inp: PushInput, source_keys: list[str]) -> list[ExpandedEntry]:

@@ -302,3 +302,13 @@ class Kube:
         self.custom.delete_namespaced_custom_object(
             GROUP, PUSHSECRET_VERSION, namespace, PUSHSECRET_PLURAL, name
         )
+
+    def read_configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's data (templateFrom sources); None when it does not exist."""
+        try:
+            cm = self.core.read_namespaced_config_map(name, namespace)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        return dict(cm.data or {})

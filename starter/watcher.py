@@ -57,6 +57,16 @@ class _Seen:
     source: str | None
     stores: set[tuple[str, str]] = field(default_factory=set)  # (kind, name or "*")
     source_selector: LabelSelector | None = None
+    # templateFrom sources: ("ConfigMap" | "Secret", name) in the PushSecret's namespace
+    template_refs: set[tuple[str, str]] = field(default_factory=set)
+
+    def secrets(self) -> set[str]:
+        """Every Secret (by name) whose change affects what this PushSecret pushes."""
+        names = {n for kind, n in self.template_refs if kind == "Secret"}
+        return names | ({self.source} if self.source else set())
+
+    def configmaps(self) -> set[str]:
+        return {n for kind, n in self.template_refs if kind == "ConfigMap"}
 
 
 def _seen(obj: Obj) -> _Seen:
@@ -73,7 +83,15 @@ def _seen(obj: Obj) -> _Seen:
             selector = LabelSelector.model_validate(sel["selector"])
         except ValueError:
             selector = None  # the plan reports the invalid spec
+    refs: set[tuple[str, str]] = set()
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    for item in (template or {}).get("templateFrom") or []:
+        for kind, field_name in (("ConfigMap", "configMap"), ("Secret", "secret")):
+            ref = item.get(field_name) if isinstance(item, dict) else None
+            if isinstance(ref, dict) and ref.get("name"):
+                refs.add((kind, ref["name"]))
     return _Seen(
+        template_refs=refs,
         source_selector=selector,
         uid=md.get("uid") or "",
         generation=md.get("generation"),
@@ -101,6 +119,8 @@ class Watcher(ClusterWatch):
         self._clusters: dict[str, tuple[Any, ...]] = {}
         self._namespace_labels: dict[str, dict[str, str]] = {}
         self._by_secret: dict[Key, set[Key]] = defaultdict(set)
+        self._by_configmap: dict[Key, set[Key]] = defaultdict(set)
+        self._configmap_rv: dict[Key, str] = {}
         self.signals_sent = 0
 
     # -- informers (threads) → queue --------------------------------------------------------
@@ -123,6 +143,7 @@ class Watcher(ClusterWatch):
                         group, "v1alpha1", "pushsecrets", **kw
                     ),
                     "secrets": lambda **kw: core.list_secret_for_all_namespaces(**kw),
+                    "configmaps": lambda **kw: core.list_config_map_for_all_namespaces(**kw),
                     "secretstores": lambda **kw: custom.list_cluster_custom_object(
                         group, "v1", "secretstores", **kw
                     ),
@@ -133,6 +154,7 @@ class Watcher(ClusterWatch):
                         group, "v1alpha1", ns, "pushsecrets", **kw
                     ),
                     "secrets": lambda ns=ns, **kw: core.list_namespaced_secret(ns, **kw),
+                    "configmaps": lambda ns=ns, **kw: core.list_namespaced_config_map(ns, **kw),
                     "secretstores": lambda ns=ns, **kw: custom.list_namespaced_custom_object(
                         group, "v1", ns, "secretstores", **kw
                     ),
@@ -144,7 +166,7 @@ class Watcher(ClusterWatch):
                         fn,
                         self._on_event,
                         serialize=ser,
-                        trim=_metadata_only if resource == "secrets" else None,
+                        trim=_metadata_only if resource in ("secrets", "configmaps") else None,
                     )
                 )
         out.append(
@@ -207,6 +229,8 @@ class Watcher(ClusterWatch):
             await self._on_namespace(key[1], etype, md)
         elif resource == "secrets":
             await self._on_secret(key, etype, md)
+        elif resource == "configmaps":
+            await self._on_configmap(key, etype, md)
         else:
             kind = "ClusterSecretStore" if resource == "clustersecretstores" else "SecretStore"
             await self._on_store(kind, key, etype)
@@ -308,16 +332,32 @@ class Watcher(ClusterWatch):
         )
         return ",".join(f"{name}={rv}" for name, rv in matched)
 
-    def _index(self, key: Key, old: _Seen | None, new: _Seen) -> None:
-        if old is not None and old.source:
-            self._by_secret[(key[0], old.source)].discard(key)
-        if new.source:
-            self._by_secret[(key[0], new.source)].add(key)
+    def _index(self, key: Key, old: _Seen | None, new: _Seen | None) -> None:
+        """Keep Secret → PushSecrets and ConfigMap → PushSecrets in step with ``new``."""
+        for name in old.secrets() if old else ():
+            self._by_secret[(key[0], name)].discard(key)
+        for name in old.configmaps() if old else ():
+            self._by_configmap[(key[0], name)].discard(key)
+        for name in new.secrets() if new else ():
+            self._by_secret[(key[0], name)].add(key)
+        for name in new.configmaps() if new else ():
+            self._by_configmap[(key[0], name)].add(key)
 
     def _forget(self, key: Key) -> None:
-        old = self._pushsecrets.pop(key, None)
-        if old is not None and old.source:
-            self._by_secret[(key[0], old.source)].discard(key)
+        self._index(key, self._pushsecrets.pop(key, None), None)
+
+    async def _on_configmap(self, key: Key, etype: str, md: Obj) -> None:
+        rv = "" if etype == DELETED else str(md.get("resourceVersion") or "")
+        if self._configmap_rv.get(key) == rv:
+            return
+        self._configmap_rv[key] = rv
+        for ps_key in sorted(self._by_configmap.get(key, ())):
+            seen = self._pushsecrets.get(ps_key)
+            if seen is not None and not seen.deleting:
+                change = Change(
+                    kind="source", detail=f"ConfigMap/{key[1]}", generation=seen.generation
+                )
+                await self._signal(ps_key, seen.uid, change)
 
     async def _add_finalizer(self, key: Key, obj: Obj) -> None:
         md = obj["metadata"]

@@ -316,6 +316,7 @@ class PushSecretWorkflow:
             source_secrets=plan.source_secrets,
             entries=plan.entries,
             data_to=plan.data_to,
+            template=plan.template,
             update_policy=plan.update_policy,
             known=self._s.synced.get(store.key, {}),
             verify_remote=verify_remote,

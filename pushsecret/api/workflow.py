@@ -8,7 +8,7 @@ inside the workflow sandbox and must stay free of I/O and side effects at import
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -97,6 +97,7 @@ class Plan(BaseModel):
     source_version: str | None = None
     entries: list[PushSecretData] = Field(default_factory=list)
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
+    template: dict[str, Any] | None = None
     stores: list[StoreTarget] = Field(default_factory=list)
     error: str | None = None
 
@@ -125,6 +126,7 @@ class PushInput(BaseModel):
     source_secrets: list[str] = Field(default_factory=list)
     entries: list[PushSecretData]
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
+    template: dict[str, Any] | None = None  # spec.template in its CRD JSON form (no values)
     update_policy: Literal["Replace", "IfNotExists"] = "Replace"
     known: dict[str, EntryRecord] = Field(default_factory=dict)
     verify_remote: bool = True
