@@ -9,7 +9,9 @@ from temporalio import activity
 
 from activities import Deps
 from activities.errors import from_kube
-from pushsecret.api.pushsecret import API_VERSION, ClusterPushSecret
+from pushsecret.api.common import LabelSelector
+from pushsecret.api.duration import parse_go_duration
+from pushsecret.api.pushsecret import API_VERSION, DEFAULT_REFRESH, ClusterPushSecretMetadata
 from pushsecret.api.workflow import ACT_FANOUT, ClusterPushSecretRef, FanoutResult
 from pushsecret.kube import Kube, Obj, api_message
 
@@ -64,13 +66,22 @@ class ClusterActivities:
             raise from_kube(err, f"could not reconcile ClusterPushSecret {ref.name}") from None
 
     def _fanout(self, kube: Kube, obj: Obj) -> FanoutResult:
+        # Only the fan-out's own fields are parsed here: pushSecretSpec is copied verbatim
+        # (as ESO does), and each child PushSecret reports what is wrong with it.
+        raw = obj.get("spec") or {}
         try:
-            cps = ClusterPushSecret.model_validate(obj)
-            refresh = cps.spec.refresh.total_seconds()
+            selectors = [
+                LabelSelector.model_validate(x) for x in raw.get("namespaceSelectors") or []
+            ]
+            refresh_raw = raw.get("refreshTime")
+            refresh = (
+                parse_go_duration(refresh_raw) if refresh_raw else DEFAULT_REFRESH
+            ).total_seconds()
+            meta = ClusterPushSecretMetadata.model_validate(raw.get("pushSecretMetadata") or {})
         except ValueError:
             self._status(kube, obj, "", [], {}, "invalid ClusterPushSecret spec")
             return FanoutResult(found=True)
-        name = cps.spec.push_secret_name or cps.metadata.name
+        name = raw.get("pushSecretName") or obj["metadata"]["name"]
         status = obj.get("status") or {}
         failed: dict[str, str] = {}
         old_name = status.get("pushSecretName")
@@ -86,7 +97,7 @@ class ClusterActivities:
             old_namespaces = []
         targets: list[str] = []
         try:
-            for sel in cps.spec.namespace_selectors:
+            for sel in selectors:
                 for ns_obj in kube.list_namespaces(sel.to_selector_string()):
                     ns_name = ns_obj["metadata"]["name"]
                     if ns_name not in targets and not ns_obj["metadata"].get("deletionTimestamp"):
@@ -102,18 +113,9 @@ class ClusterActivities:
                         f"external secret in non matching namespace could not be deleted: {err}"
                     )
         provisioned = []
-        raw_spec = (obj.get("spec") or {}).get("pushSecretSpec") or {}
-        meta = cps.spec.push_secret_metadata
+        raw_spec = raw.get("pushSecretSpec") or {}
         for ns in targets:
-            err = self._apply(
-                kube,
-                obj,
-                ns,
-                name,
-                raw_spec,
-                meta.labels if meta else {},
-                meta.annotations if meta else {},
-            )
+            err = self._apply(kube, obj, ns, name, raw_spec, meta.labels, meta.annotations)
             if err:
                 failed[ns] = err
             else:
