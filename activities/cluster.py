@@ -86,6 +86,12 @@ class ClusterActivities:
         failed: dict[str, str] = {}
         old_name = status.get("pushSecretName")
         old_namespaces: list[str] = list(status.get("provisionedNamespaces") or [])
+        # A namespace whose child could not be deleted last time is tried again (ESO forgets
+        # it after one reconcile and leaves the child behind: Q14).
+        for failure in status.get("failedNamespaces") or []:
+            ns_name = failure.get("namespace") if isinstance(failure, dict) else None
+            if ns_name and ns_name not in old_namespaces:
+                old_namespaces.append(ns_name)
         if old_name and old_name != name:  # renamed: remove the old children first
             for ns in old_namespaces:
                 err = self._delete_owned(kube, obj, ns, old_name)
