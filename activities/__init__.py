@@ -24,12 +24,15 @@ class Deps:
     digester: Digester
     providers: ProviderFactory
     controller_class: str = ""
+    #: whether this worker's payloads are encrypted (generated values travel in history)
+    values_encrypted: bool = False
 
 
 def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     """Every activity of the PushSecret workflow, bound to ``deps``."""
     from activities.cluster import ClusterActivities
     from activities.finalizer import FinalizerActivities
+    from activities.generate import GenerateActivities
     from activities.plan import PlanActivities
     from activities.push import PushActivities
     from activities.status import StatusActivities
@@ -39,7 +42,9 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     status = StatusActivities(deps)
     fin = FinalizerActivities(deps)
     cluster = ClusterActivities(deps)
+    gen = GenerateActivities(deps)
     return [
+        gen.generate_values,
         cluster.fanout,
         plan.plan,
         push.push_to_store,

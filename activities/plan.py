@@ -74,9 +74,19 @@ class PlanActivities:
             return base
         if base.deleting:
             return base
-        if spec.selector.generator_ref is not None:
-            # Pushing something else would be worse than not pushing: say so.
-            base.error = "spec.selector.generatorRef is not supported yet by pushsecret-temporal"
+        gen = (obj.get("spec") or {}).get("selector", {}).get("generatorRef")
+        if spec.selector.generator_ref is not None and isinstance(gen, dict):
+            base.generator = gen
+            try:
+                base.stores = resolve_stores(kube, ps, self._d.controller_class)
+            except StoreRefError as err:
+                base.error = str(err)
+                return base
+            except ApiException as err:
+                raise from_kube(err, f"could not read stores of PushSecret {ref}") from None
+            base.error = validate_data_to_matches_stores(
+                spec, [(s.kind, s.name, s.labels) for s in base.stores if s.error is None]
+            )
             return base
         sel = spec.selector.secret
         if sel is None or (not sel.name and sel.selector is None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 
 from kubernetes.client.exceptions import ApiException
@@ -93,6 +94,14 @@ class PushActivities:
     def _read_sources(self, inp: PushInput) -> list[SourceSecret]:
         """The source Secrets (one named, or every label-selected one, by name), with data."""
         ns = inp.ref.namespace
+        if inp.generated is not None:
+            # ESO's in-memory Secret for generator output.
+            gen = SourceSecret(
+                name="___generated-secret",
+                namespace=ns,
+                data={k: base64.b64decode(v) for k, v in inp.generated.values.items()},
+            )
+            return [self._template(inp, gen) if inp.template else gen]
         names = inp.source_secrets if inp.source_selected else [inp.source_secret]
         sources = []
         for name in names:

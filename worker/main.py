@@ -36,23 +36,25 @@ def build_worker(
     )
 
 
-def default_deps(settings: Settings) -> Deps:
+def default_deps(settings: Settings, *, values_encrypted: bool) -> Deps:
     kube = Kube(load_api_client())
     return Deps(
         kube=kube,
         digester=Digester(load_digest_key()),
         providers=ProviderFactory(kube),
         controller_class=settings.controller_class,
+        values_encrypted=values_encrypted,
     )
 
 
 async def run(settings: Settings) -> None:
+    codec = load_codec()
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(load_codec()),
+        data_converter=data_converter(codec),
     )
-    deps = default_deps(settings)
+    deps = default_deps(settings, values_encrypted=codec is not None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

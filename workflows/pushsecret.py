@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from pushsecret.api.pushsecret import PushSecretData
     from pushsecret.api.workflow import (
         ACT_DELETE_REMOTE,
+        ACT_GENERATE,
         ACT_PATCH_STATUS,
         ACT_PLAN,
         ACT_PUSH_STORE,
@@ -32,8 +33,12 @@ with workflow.unsafe.imports_passed_through():
         DeleteInput,
         EntryRecord,
         FinalizerInput,
+        Generated,
+        GenerateInput,
         Plan,
         PushInput,
+        Rotation,
+        RotationRecord,
         StatusPatch,
         StatusView,
         StoreOutcome,
@@ -69,6 +74,8 @@ _MAX_BACKOFF = timedelta(minutes=5)
 _HEARTBEAT = timedelta(seconds=20)
 # Keep a bounded record of pending changes; one entry per kind is enough to decide.
 _MAX_PENDING = 16
+# Rotation history kept in state (and shown by the status query and `pushsecret history`).
+_MAX_ROTATIONS = 20
 
 
 def _error_message(err: BaseException) -> str:
@@ -97,6 +104,13 @@ class PushSecretWorkflow:
             self._s.pending.append(change)
 
     @workflow.signal
+    def rotate(self) -> None:
+        """Generate a new value now (generator PushSecrets), whatever the rotation schedule."""
+        self._s.force_rotation = True
+        if len(self._s.pending) < _MAX_PENDING:
+            self._s.pending.append(Change(kind="manual", detail="rotate"))
+
+    @workflow.signal
     def delete(self) -> None:
         """The PushSecret is being deleted (deletionTimestamp set) or is gone."""
         self._s.deleting = True
@@ -114,6 +128,8 @@ class PushSecretWorkflow:
             last_synced_at=self._s.last_synced_at,
             synced=self._s.synced,
             stores=list(self._s.rows.values()),
+            next_rotation_at=self._s.next_rotation_at,
+            rotations=self._s.rotations,
         )
 
     # -- main loop --------------------------------------------------------------------------
@@ -148,6 +164,7 @@ class PushSecretWorkflow:
             or self._s.reconciles == 0
             or (self._s.next_refresh_at is not None and now >= self._s.next_refresh_at)
             or (self._s.retry_at is not None and now >= self._s.retry_at)
+            or (self._s.next_rotation_at is not None and now >= self._s.next_rotation_at)
         )
 
     def _stale_resync(self, c: Change) -> bool:
@@ -160,7 +177,11 @@ class PushSecretWorkflow:
         )
 
     def _sleep_for(self) -> timedelta | None:
-        deadlines = [d for d in (self._s.next_refresh_at, self._s.retry_at) if d is not None]
+        deadlines = [
+            d
+            for d in (self._s.next_refresh_at, self._s.retry_at, self._s.next_rotation_at)
+            if d is not None
+        ]
         if not deadlines:
             return None
         return max(min(deadlines) - workflow.now(), timedelta(milliseconds=1))
@@ -223,10 +244,18 @@ class PushSecretWorkflow:
             # keep our records, so the stores are still cleaned up if the PushSecret goes.
             await self._report_synced(plan, started, {})
             return True
+        generated = None
+        if plan.generator is not None:
+            rotation = await self._current_rotation(plan)
+            if rotation is None:
+                return True
+            generated = Generated(values=rotation.values)
         targets = [s for s in plan.stores if s.error is None]
         outcomes = await asyncio.gather(
-            *(self._push(plan, store, verify_remote) for store in targets)
+            *(self._push(plan, store, verify_remote, generated) for store in targets)
         )
+        if plan.generator is not None:
+            self._record_rotation(outcomes)
         for store in targets:
             self._s.stores[store.key] = store
         self._update_rows(plan, outcomes, started)
@@ -279,6 +308,65 @@ class PushSecretWorkflow:
             )
         )
 
+    async def _current_rotation(self, plan: Plan) -> Rotation | None:
+        """The value to push: the current rotation's, or a new one when one is due.
+
+        One value per rotation: a rotation is due when there is none yet, when the generator
+        changed, when ``rotate`` was signalled, or (updatePolicy Replace) at the absolute
+        ``next_rotation_at`` deadline, which restarts, spec edits and continue-as-new never
+        move. IfNotExists generates once. Returns None when generating failed (reported).
+        """
+        assert plan.generator is not None
+        gen_key = f"{plan.generator.get('kind')}/{plan.generator.get('name')}"
+        now = workflow.now()
+        current = self._s.rotation
+        due = (
+            current is None
+            or current.generator != gen_key
+            or self._s.force_rotation
+            or (
+                plan.update_policy == "Replace"
+                and self._s.next_rotation_at is not None
+                and now >= self._s.next_rotation_at
+            )
+        )
+        if not due:
+            return current
+        rid = current.id + 1 if current is not None else 1
+        try:
+            gen: Generated = await workflow.execute_activity(
+                ACT_GENERATE,
+                GenerateInput(ref=self._ref, generator=plan.generator, rotation=rid),
+                result_type=Generated,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=_KUBE_RETRY,
+                summary=f"rotation {rid}: generate with {gen_key}",
+            )
+        except ActivityError as err:
+            await self._report_failure(plan, _error_message(err), self._s.synced)
+            return None
+        self._s.rotation = Rotation(id=rid, at=now, generator=gen_key, values=gen.values)
+        self._s.force_rotation = False
+        refresh = timedelta(seconds=plan.refresh_seconds)
+        replace = plan.update_policy == "Replace" and refresh > timedelta(0)
+        self._s.next_rotation_at = now + refresh if replace else None
+        self._s.rotations = [*self._s.rotations, RotationRecord(id=rid, at=now)][-_MAX_ROTATIONS:]
+        return self._s.rotation
+
+    def _record_rotation(self, outcomes: list[StoreOutcome]) -> None:
+        """Which stores hold the current rotation's value, at which versions and digests."""
+        if not self._s.rotations or self._s.rotation is None:
+            return
+        record = self._s.rotations[-1]
+        if record.id != self._s.rotation.id:
+            return
+        for o in outcomes:
+            if o.ok:
+                record.stores[o.store_key] = {k: r.remote_version for k, r in o.entries.items()}
+                record.digests.update(
+                    {f"{o.store_key}:{k}": r.digest for k, r in o.entries.items()}
+                )
+
     def _update_rows(self, plan: Plan, outcomes: list[StoreOutcome], started: datetime) -> None:
         """One row per store of this plan: its last result, in spec order."""
         by_key = {o.store_key: o for o in outcomes}
@@ -306,7 +394,9 @@ class PushSecretWorkflow:
             )
         self._s.rows = rows
 
-    async def _push(self, plan: Plan, store: StoreTarget, verify_remote: bool) -> StoreOutcome:
+    async def _push(
+        self, plan: Plan, store: StoreTarget, verify_remote: bool, generated: Generated | None
+    ) -> StoreOutcome:
         """Push every entry to one store; a failure is returned, not raised."""
         inp = PushInput(
             ref=self._ref,
@@ -317,10 +407,14 @@ class PushSecretWorkflow:
             entries=plan.entries,
             data_to=plan.data_to,
             template=plan.template,
+            generated=generated,
             update_policy=plan.update_policy,
             known=self._s.synced.get(store.key, {}),
             verify_remote=verify_remote,
         )
+        summary = f"push to {store.key}"
+        if generated is not None and self._s.rotation is not None:
+            summary = f"rotation {self._s.rotation.id}: {summary}"
         try:
             outcome: StoreOutcome = await workflow.execute_activity(
                 ACT_PUSH_STORE,
@@ -329,7 +423,7 @@ class PushSecretWorkflow:
                 start_to_close_timeout=timedelta(minutes=5),
                 heartbeat_timeout=_HEARTBEAT,
                 retry_policy=_STORE_RETRY,
-                summary=f"push to {store.key}",
+                summary=summary,
             )
             return outcome
         except ActivityError as err:

@@ -24,6 +24,7 @@ ACT_PUSH_STORE = "push_to_store"
 ACT_DELETE_REMOTE = "delete_remote_refs"
 ACT_PATCH_STATUS = "patch_status"
 ACT_SET_FINALIZER = "set_finalizer"
+ACT_GENERATE = "generate_values"
 
 #: ESO's status message when the source Secret cannot be read.
 MSG_NO_SOURCE = "could not get source secret"
@@ -57,6 +58,39 @@ class Change(BaseModel):
     detail: str = ""
     generation: int | None = None
     source_version: str | None = None
+
+
+class GenerateInput(BaseModel):
+    """Run the PushSecret's generator once, for rotation ``rotation``."""
+
+    ref: PushSecretRef
+    generator: dict[str, Any]  # spec.selector.generatorRef (apiVersion, kind, name)
+    rotation: int
+
+
+class Generated(BaseModel):
+    """A generator's output, base64 per key. SECRET: it only ever travels encrypted (the
+    payload codec is required for generators) so that one value reaches every store."""
+
+    values: dict[str, str]
+
+
+class Rotation(BaseModel):
+    """The current generated value: one per rotation, pushed to every store until the next."""
+
+    id: int
+    at: datetime
+    generator: str  # kind/name, so a different generator starts a new rotation
+    values: dict[str, str]
+
+
+class RotationRecord(BaseModel):
+    """What one rotation did, for the history: versions and digests per store, no values."""
+
+    id: int
+    at: datetime
+    stores: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    digests: dict[str, str] = Field(default_factory=dict)
 
 
 class StoreTarget(BaseModel):
@@ -98,6 +132,7 @@ class Plan(BaseModel):
     entries: list[PushSecretData] = Field(default_factory=list)
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
     template: dict[str, Any] | None = None
+    generator: dict[str, Any] | None = None
     stores: list[StoreTarget] = Field(default_factory=list)
     error: str | None = None
 
@@ -127,6 +162,7 @@ class PushInput(BaseModel):
     entries: list[PushSecretData]
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
     template: dict[str, Any] | None = None  # spec.template in its CRD JSON form (no values)
+    generated: Generated | None = None  # the current rotation's value (encrypted in history)
     update_policy: Literal["Replace", "IfNotExists"] = "Replace"
     known: dict[str, EntryRecord] = Field(default_factory=dict)
     verify_remote: bool = True
@@ -229,6 +265,10 @@ class WorkflowState(BaseModel):
     synced: dict[str, dict[str, EntryRecord]] = Field(default_factory=dict)
     stores: dict[str, StoreTarget] = Field(default_factory=dict)
     rows: dict[str, StoreRow] = Field(default_factory=dict)
+    rotation: Rotation | None = None
+    next_rotation_at: datetime | None = None
+    force_rotation: bool = False
+    rotations: list[RotationRecord] = Field(default_factory=list)
     last_error: str | None = None
     last_synced_at: datetime | None = None
 
@@ -245,6 +285,8 @@ class StatusView(BaseModel):
     last_synced_at: datetime | None
     synced: dict[str, dict[str, EntryRecord]]
     stores: list[StoreRow] = Field(default_factory=list)
+    next_rotation_at: datetime | None = None
+    rotations: list[RotationRecord] = Field(default_factory=list)
 
 
 WorkflowInput.model_rebuild()

@@ -132,7 +132,7 @@ def test_selector_needs_exactly_one_source(cluster: Cluster) -> None:
 def test_whole_secret_into_a_property(cluster: Cluster) -> None:
     ns = cluster.namespace()
     cluster.store(ns)
-    cluster.secret(ns, "db", {"user": "u", "pass": "whole-prop"})
+    cluster.secret(ns, "db", {"user": "whole-prop-user", "pass": "whole-prop"})
     cluster.pushsecret(
         ns,
         "app",
@@ -143,7 +143,7 @@ def test_whole_secret_into_a_property(cluster: Cluster) -> None:
     # As ESO (sjson): the marshalled secret is stored as a JSON string in the property.
     assert (
         cluster.remote(f"{ns}-app")
-        == b'{"creds":"{\\"pass\\":\\"whole-prop\\",\\"user\\":\\"u\\"}"}'
+        == b'{"creds":"{\\"pass\\":\\"whole-prop\\",\\"user\\":\\"whole-prop-user\\"}"}'
     )
 
 
