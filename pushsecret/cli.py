@@ -49,6 +49,19 @@ def _codec_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pushsecret.history import history_text
+
+    try:
+        print(asyncio.run(history_text(args.target)), end="")
+    except (LookupError, ValueError) as err:
+        print(f"pushsecret history: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pushsecret", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     codec.add_argument("--token", help="require Authorization: Bearer TOKEN")
     codec.set_defaults(func=_codec_server)
+
+    hist = sub.add_parser("history", help="a PushSecret's rotations (ids, stores, versions)")
+    hist.add_argument("target", metavar="NAMESPACE/NAME")
+    hist.set_defaults(func=_history)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
