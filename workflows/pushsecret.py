@@ -16,29 +16,17 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pushsecret.api.pushsecret import PushSecretData
     from pushsecret.api.workflow import (
-        ACT_DELETE_REMOTE,
-        ACT_GENERATE,
-        ACT_PATCH_STATUS,
-        ACT_PLAN,
         ACT_PUSH_STORE,
-        ACT_SET_FINALIZER,
         MSG_NO_SOURCE,
         Change,
-        DeleteInput,
         EntryRecord,
-        FinalizerInput,
         Generated,
-        GenerateInput,
         Plan,
         PushInput,
-        Rotation,
-        RotationRecord,
         StatusPatch,
         StatusView,
         StoreOutcome,
@@ -48,46 +36,22 @@ with workflow.unsafe.imports_passed_through():
         WorkflowState,
     )
 
-MSG_SYNCED = "PushSecret synced successfully"
-MSG_SYNCED_IF_NOT_EXISTS = (
-    "PushSecret synced successfully. Existing secrets in providers unchanged."
+from workflows._cleanup import _Cleanup
+from workflows._core import (
+    _HEARTBEAT,
+    _MAX_PENDING,
+    _STORE_RETRY,
+    MSG_SOURCE_DELETED,
+    MSG_SYNCED,
+    MSG_SYNCED_IF_NOT_EXISTS,
+    _as_spec,
+    _error_message,
 )
-MSG_SOURCE_DELETED = "source secret deleted; provider secrets cleaned up"
-
-# Kubernetes reads and status patches: quick, retried a few times, then the workflow's own
-# backoff takes over so that a flapping API server never wedges the loop.
-_KUBE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=5,
-)
-# Store calls: a handful of attempts inside one reconcile; a store that stays down is retried by
-# the next reconcile (retry_at), recorded as failed in between, and never blocks the others.
-_STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=20),
-    maximum_attempts=4,
-)
-_MAX_BACKOFF = timedelta(minutes=5)
-# Store activities heartbeat per entry: a worker that dies mid-push is noticed after this long,
-# not after the whole start-to-close timeout.
-_HEARTBEAT = timedelta(seconds=20)
-# Keep a bounded record of pending changes; one entry per kind is enough to decide.
-_MAX_PENDING = 16
-# Rotation history kept in state (and shown by the status query and `pushsecret history`).
-_MAX_ROTATIONS = 20
-
-
-def _error_message(err: BaseException) -> str:
-    """The user-facing message of an activity failure (ApplicationError messages are ours)."""
-    cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return "internal error: " + type(cause).__name__ if cause else str(err)
+from workflows._rotation import _Rotation
 
 
 @workflow.defn(name="PushSecretWorkflow")
-class PushSecretWorkflow:
+class PushSecretWorkflow(_Rotation, _Cleanup):
     """Keeps one PushSecret's stores in sync until the PushSecret is deleted."""
 
     @workflow.init
@@ -175,29 +139,6 @@ class PushSecretWorkflow:
             and c.generation == self._s.generation
             and c.source_version == self._s.source_version
         )
-
-    def _sleep_for(self) -> timedelta | None:
-        deadlines = [
-            d
-            for d in (self._s.next_refresh_at, self._s.retry_at, self._s.next_rotation_at)
-            if d is not None
-        ]
-        if not deadlines:
-            return None
-        return max(min(deadlines) - workflow.now(), timedelta(milliseconds=1))
-
-    # -- reconcile --------------------------------------------------------------------------
-
-    async def _plan(self) -> Plan:
-        plan: Plan = await workflow.execute_activity(
-            ACT_PLAN,
-            self._ref,
-            result_type=Plan,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_KUBE_RETRY,
-            summary=f"plan {self._ref}",
-        )
-        return plan
 
     async def _reconcile(self) -> bool:
         """One pass of plan → push → status. Returns False when the PushSecret is gone."""
@@ -308,65 +249,6 @@ class PushSecretWorkflow:
             )
         )
 
-    async def _current_rotation(self, plan: Plan) -> Rotation | None:
-        """The value to push: the current rotation's, or a new one when one is due.
-
-        One value per rotation: a rotation is due when there is none yet, when the generator
-        changed, when ``rotate`` was signalled, or (updatePolicy Replace) at the absolute
-        ``next_rotation_at`` deadline, which restarts, spec edits and continue-as-new never
-        move. IfNotExists generates once. Returns None when generating failed (reported).
-        """
-        assert plan.generator is not None
-        gen_key = f"{plan.generator.get('kind')}/{plan.generator.get('name')}"
-        now = workflow.now()
-        current = self._s.rotation
-        due = (
-            current is None
-            or current.generator != gen_key
-            or self._s.force_rotation
-            or (
-                plan.update_policy == "Replace"
-                and self._s.next_rotation_at is not None
-                and now >= self._s.next_rotation_at
-            )
-        )
-        if not due:
-            return current
-        rid = current.id + 1 if current is not None else 1
-        try:
-            gen: Generated = await workflow.execute_activity(
-                ACT_GENERATE,
-                GenerateInput(ref=self._ref, generator=plan.generator, rotation=rid),
-                result_type=Generated,
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=_KUBE_RETRY,
-                summary=f"rotation {rid}: generate with {gen_key}",
-            )
-        except ActivityError as err:
-            await self._report_failure(plan, _error_message(err), self._s.synced)
-            return None
-        self._s.rotation = Rotation(id=rid, at=now, generator=gen_key, values=gen.values)
-        self._s.force_rotation = False
-        refresh = timedelta(seconds=plan.refresh_seconds)
-        replace = plan.update_policy == "Replace" and refresh > timedelta(0)
-        self._s.next_rotation_at = now + refresh if replace else None
-        self._s.rotations = [*self._s.rotations, RotationRecord(id=rid, at=now)][-_MAX_ROTATIONS:]
-        return self._s.rotation
-
-    def _record_rotation(self, outcomes: list[StoreOutcome]) -> None:
-        """Which stores hold the current rotation's value, at which versions and digests."""
-        if not self._s.rotations or self._s.rotation is None:
-            return
-        record = self._s.rotations[-1]
-        if record.id != self._s.rotation.id:
-            return
-        for o in outcomes:
-            if o.ok:
-                record.stores[o.store_key] = {k: r.remote_version for k, r in o.entries.items()}
-                record.digests.update(
-                    {f"{o.store_key}:{k}": r.digest for k, r in o.entries.items()}
-                )
-
     def _update_rows(self, plan: Plan, outcomes: list[StoreOutcome], started: datetime) -> None:
         """One row per store of this plan: its last result, in spec order."""
         by_key = {o.store_key: o for o in outcomes}
@@ -436,161 +318,5 @@ class PushSecretWorkflow:
                 outcome.entries = partial.entries
             return outcome
 
-    async def _delete_stale(self, new_synced: dict[str, dict[str, EntryRecord]]) -> str | None:
-        """Delete entries recorded before but no longer desired (deletionPolicy Delete)."""
-        for store_key, old_entries in sorted(self._s.synced.items()):
-            keep = new_synced.get(store_key, {})
-            stale = {k: v for k, v in old_entries.items() if k not in keep}
-            if not stale:
-                continue
-            error = await self._delete_entries(store_key, stale)
-            if error is not None:
-                return error
-        return None
 
-    async def _delete_entries(self, store_key: str, entries: dict[str, EntryRecord]) -> str | None:
-        store = self._s.stores.get(store_key)
-        if store is None:
-            kind, _, name = store_key.partition("/")
-            store = StoreTarget.model_validate(
-                {"key": store_key, "kind": kind, "name": name, "namespace": self._ref.namespace}
-            )
-        try:
-            await workflow.execute_activity(
-                ACT_DELETE_REMOTE,
-                DeleteInput(ref=self._ref, store=store, entries=entries),
-                result_type=StoreOutcome,
-                start_to_close_timeout=timedelta(minutes=5),
-                heartbeat_timeout=_HEARTBEAT,
-                retry_policy=_STORE_RETRY,
-                summary=f"delete from {store_key}",  # noqa: S608 (not SQL)
-            )
-        except ActivityError as err:
-            return _error_message(err)
-        return None
-
-    async def _sync_finalizer(self, plan: Plan) -> None:
-        want = plan.deletion_policy == "Delete"
-        if want != plan.has_finalizer:
-            # Releasing the finalizer when the policy goes back to None avoids ESO #3609.
-            await self._set_finalizer(want)
-
-    async def _set_finalizer(self, present: bool) -> None:
-        await workflow.execute_activity(
-            ACT_SET_FINALIZER,
-            FinalizerInput(ref=self._ref, present=present),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-            summary=("add" if present else "remove") + " finalizer",
-        )
-
-    async def _patch_status(self, patch: StatusPatch) -> None:
-        try:
-            await workflow.execute_activity(
-                ACT_PATCH_STATUS,
-                patch,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_KUBE_RETRY,
-                summary="patch status",
-            )
-        except ActivityError as err:
-            # The next reconcile writes the status again; do not lose the loop over it.
-            workflow.logger.warning("status patch failed: %s", _error_message(err))
-            self._schedule_retry()
-
-    async def _report_failure(
-        self, plan: Plan, message: str, synced: dict[str, dict[str, EntryRecord]]
-    ) -> None:
-        self._s.synced = synced
-        self._fail(message)
-        await self._patch_status(
-            StatusPatch(
-                ref=self._ref,
-                ready=False,
-                reason="Errored",
-                message=message,
-                synced=_as_spec(synced),
-                observed_generation=plan.generation,
-                stores=list(self._s.rows.values()),
-            )
-        )
-
-    def _fail(self, message: str) -> None:
-        self._s.last_error = message
-        self._s.failures += 1
-        self._schedule_retry()
-
-    def _schedule_retry(self) -> None:
-        backoff = timedelta(seconds=5 * 2 ** min(self._s.failures, 10))
-        self._s.retry_at = workflow.now() + min(backoff, _MAX_BACKOFF)
-
-    async def _source_deleted(self, plan: Plan) -> None:
-        """ESO's SourceDeleted: the named source Secret is gone under deletionPolicy Delete, so
-        what it pushed is deleted from the stores. When the Secret comes back, the watcher's
-        signal pushes it again (ESO only notices on the next PushSecret change: Q18)."""
-        for store_key, entries in sorted(self._s.synced.items()):
-            error = await self._delete_entries(store_key, entries)
-            if error is not None:
-                await self._report_failure(
-                    plan, "failed to cleanup provider secrets: " + error, self._s.synced
-                )
-                return
-            self._s.synced[store_key] = {}
-        self._s.synced = {}
-        self._s.last_error = MSG_SOURCE_DELETED
-        await self._patch_status(
-            StatusPatch(
-                ref=self._ref,
-                ready=False,
-                reason="SourceDeleted",
-                message=MSG_SOURCE_DELETED,
-                synced={},
-                observed_generation=plan.generation,
-                stores=[],
-            )
-        )
-
-    # -- deletion ---------------------------------------------------------------------------
-
-    async def _finalize(self) -> bool:
-        """Clean up after a deletion request. Returns True when the workflow may complete."""
-        try:
-            plan = await self._plan()
-        except ActivityError as err:
-            self._fail(_error_message(err))
-            await self._wait_retry()
-            return False
-        if plan.found and not plan.deleting:
-            # A late or spurious delete signal: the object is alive, keep syncing it.
-            self._s.deleting = False
-            return False
-        if not plan.found:
-            # Without our finalizer Kubernetes already removed it; under deletionPolicy None
-            # that is the expected path, under Delete somebody removed the finalizer by hand.
-            return True
-        if plan.deletion_policy == "Delete" and plan.has_finalizer:
-            for store_key, entries in sorted(self._s.synced.items()):
-                error = await self._delete_entries(store_key, entries)
-                if error is not None:
-                    await self._report_failure(
-                        plan, "Failed to Delete Secrets from Provider: " + error, self._s.synced
-                    )
-                    await self._wait_retry()
-                    return False
-                del self._s.synced[store_key]
-        if plan.has_finalizer:
-            await self._set_finalizer(False)
-        return True
-
-    async def _wait_retry(self) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await workflow.wait_condition(lambda: bool(self._s.pending), timeout=self._sleep_for())
-        self._s.pending = []
-
-
-def _as_spec(synced: dict[str, dict[str, EntryRecord]]) -> dict[str, dict[str, PushSecretData]]:
-    """syncedPushSecrets as ESO shapes it: store key → status ref → the pushed entry."""
-    return {store: {k: r.data for k, r in entries.items()} for store, entries in synced.items()}
-
-
-__all__ = ["MSG_SYNCED", "MSG_SYNCED_IF_NOT_EXISTS", "PushSecretWorkflow"]
+__all__ = ["MSG_SOURCE_DELETED", "MSG_SYNCED", "MSG_SYNCED_IF_NOT_EXISTS", "PushSecretWorkflow"]

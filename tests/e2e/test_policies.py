@@ -45,8 +45,15 @@ def test_removed_entry_is_deleted_after_the_new_push(cluster: Cluster) -> None:
     )
     poll(lambda: not cluster.remote_exists(f"{ns}-old"), 30, "the stale entry to be deleted")
     assert cluster.remote(f"{ns}-new") == b"stale-test"
-    synced = cluster.get_ps(ns, "app")["status"]["syncedPushSecrets"]["SecretStore/gcp"]
-    assert list(synced) == [f"{ns}-new"]
+    # The status is written after the stale entry is deleted: poll for it.
+    poll(
+        lambda: (
+            list(cluster.get_ps(ns, "app")["status"]["syncedPushSecrets"]["SecretStore/gcp"])
+            == [f"{ns}-new"]
+        ),
+        30,
+        "syncedPushSecrets to list only the new entry",
+    )
 
 
 def test_delete_to_none_releases_the_finalizer(cluster: Cluster) -> None:
