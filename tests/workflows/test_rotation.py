@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from kubernetes import client
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -32,9 +33,24 @@ from pushsecret.codec import data_converter, new_key_document, parse_keys
 from pushsecret.digest import Digester
 from pushsecret.kube import Kube, load_api_client
 from pushsecret.stores import ProviderFactory
+from tests.conftest import BIN
 from workflows.pushsecret import PushSecretWorkflow
 
 G = "external-secrets.io"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def rot_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own: these tests skip a day and more, and sharing the
+    session's server made later tests' sleeps time out (seen, not yet understood)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(),
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +86,13 @@ def _values(gcp: GcpSecretManagerEmulator, name: str) -> list[bytes]:
         return []
 
 
+async def _encrypted_client(env: WorkflowEnvironment, codec: Any) -> Client:
+    """A client of the same test server with the payload codec (its own connection)."""
+    return await Client.connect(
+        env.client.service_client.config.target_host, data_converter=data_converter(codec)
+    )
+
+
 async def _until(cond: Any, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not (await cond() if asyncio.iscoroutinefunction(cond) else cond()):
@@ -78,7 +101,7 @@ async def _until(cond: Any, what: str, timeout: float = 30) -> None:
 
 
 async def test_seed_rotation_example(
-    time_env: WorkflowEnvironment,
+    rot_env: WorkflowEnvironment,
     parts: tuple[str, GcpSecretManagerEmulator],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -139,7 +162,7 @@ async def test_seed_rotation_example(
 
     # Generated values travel through history: only with the payload codec.
     codec = parse_keys(new_key_document())
-    enc = Client(**{**time_env.client.config(), "data_converter": data_converter(codec)})
+    enc = await _encrypted_client(rot_env, codec)
     kube = Kube(api)
     deps = Deps(
         kube=kube,
@@ -165,7 +188,7 @@ async def test_seed_rotation_example(
 
             # Two more rotation periods while store two is missing: one value each.
             for n in (2, 3):
-                await time_env.sleep(timedelta(hours=6, minutes=1))
+                await rot_env.sleep(timedelta(hours=6, minutes=1))
                 await _until(lambda n=n: len(_values(gcp, one)) == n, f"rotation {n}")
             values = _values(gcp, one)
             assert len(set(values)) == 3  # three rotations, three different values
@@ -187,14 +210,14 @@ async def test_seed_rotation_example(
             assert len(_values(gcp, one)) == 3
 
             # The next period: one new value, the same in both stores.
-            await time_env.sleep(timedelta(hours=6, minutes=1))
+            await rot_env.sleep(timedelta(hours=6, minutes=1))
             await _until(
                 lambda: len(_values(gcp, one)) == 4 and len(_values(gcp, two)) == 2,
                 "rotation 4 in both stores",
             )
             assert _values(gcp, one)[-1] == _values(gcp, two)[-1]
             # No value in the history's payloads without the codec.
-            history = await time_env.client.get_workflow_handle(ref.workflow_id).fetch_history()
+            history = await rot_env.client.get_workflow_handle(ref.workflow_id).fetch_history()
             text = history.to_json()
             for v in _values(gcp, one):
                 assert v.decode() not in text
@@ -202,7 +225,7 @@ async def test_seed_rotation_example(
 
 
 async def test_if_not_exists_generates_once(
-    time_env: WorkflowEnvironment,
+    rot_env: WorkflowEnvironment,
     parts: tuple[str, GcpSecretManagerEmulator],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -245,7 +268,7 @@ async def test_if_not_exists_generates_once(
     )
     ref = PushSecretRef(namespace=ns, name="once", uid=ps["metadata"]["uid"])
     codec = parse_keys(new_key_document())
-    enc = Client(**{**time_env.client.config(), "data_converter": data_converter(codec)})
+    enc = await _encrypted_client(rot_env, codec)
     kube = Kube(api)
     deps = Deps(
         kube=kube,
@@ -267,7 +290,7 @@ async def test_if_not_exists_generates_once(
             )
             name = f"projects/{ns}/secrets/id"
             await _until(lambda: len(_values(gcp, name)) == 1, "the first value")
-            await time_env.sleep(timedelta(hours=12))
+            await rot_env.sleep(timedelta(hours=12))
             view = await handle.query(PushSecretWorkflow.status)
             assert [r.id for r in view.rotations] == [1]
             assert view.next_rotation_at is None
