@@ -39,7 +39,12 @@ AZURE_CLIENT_ID = "pushsecret-local"
 AZURE_CLIENT_SECRET = "pushsecret-local-secret"
 #: The GKE cluster the local stack's Workload Identity emulator answers for.
 GKE_PROJECT, GKE_LOCATION, GKE_CLUSTER = "local-project", "local-region", "local-cluster"
-SEARCH_ATTRIBUTES = ("PushSecretNamespace=Keyword", "PushSecretName=Keyword")
+SEARCH_ATTRIBUTES = (
+    "PushSecretNamespace=Keyword",
+    "PushSecretName=Keyword",
+    "PushSecretReady=Bool",
+    "PushSecretLastRotation=Datetime",
+)
 
 
 def free_port() -> int:

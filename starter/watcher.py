@@ -20,7 +20,6 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -30,7 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from pushsecret.api.common import LabelSelector
 from pushsecret.api.pushsecret import FINALIZER
-from pushsecret.api.workflow import Change, PushSecretRef, WorkflowInput
+from pushsecret.api.workflow import SA_NAME, SA_NAMESPACE, Change, PushSecretRef, WorkflowInput
 from pushsecret.config import Settings
 from pushsecret.kube import Kube
 from starter.cluster_watch import ClusterWatch
@@ -39,8 +38,6 @@ from workflows.pushsecret import PushSecretWorkflow
 
 log = logging.getLogger("pushsecret.starter")
 
-SA_NAMESPACE = SearchAttributeKey.for_keyword("PushSecretNamespace")
-SA_NAME = SearchAttributeKey.for_keyword("PushSecretName")
 
 Key = tuple[str, str]  # (namespace, name)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -22,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
         ACT_PATCH_STATUS,
         ACT_PLAN,
         ACT_SET_FINALIZER,
+        SA_NAMESPACE,
+        SA_READY,
         DeleteInput,
         EntryRecord,
         FinalizerInput,
@@ -103,7 +106,14 @@ class _Core:
             summary=("add" if present else "remove") + " finalizer",
         )
 
+    def _upsert(self, *updates: SearchAttributeUpdate[Any]) -> None:
+        """Update search attributes, when this run was started with ours (registered)."""
+        if workflow.info().typed_search_attributes.get(SA_NAMESPACE) is not None:
+            workflow.upsert_search_attributes(list(updates))
+
     async def _patch_status(self, patch: StatusPatch) -> None:
+        if patch.ready is not None:
+            self._upsert(SA_READY.value_set(patch.ready))
         try:
             await workflow.execute_activity(
                 ACT_PATCH_STATUS,

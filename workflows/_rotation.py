@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from pushsecret.api.workflow import (
         ACT_GENERATE,
+        SA_LAST_ROTATION,
         Generated,
         GenerateInput,
         Plan,
@@ -65,6 +66,7 @@ class _Rotation(_Core):
         replace = plan.update_policy == "Replace" and refresh > timedelta(0)
         self._s.next_rotation_at = now + refresh if replace else None
         self._s.rotations = [*self._s.rotations, RotationRecord(id=rid, at=now)][-_MAX_ROTATIONS:]
+        self._upsert(SA_LAST_ROTATION.value_set(now))
         return self._s.rotation
 
     def _record_rotation(self, outcomes: list[StoreOutcome]) -> None:

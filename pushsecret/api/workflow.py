@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from temporalio.common import SearchAttributeKey
 
 from pushsecret.api.pushsecret import PushSecretData, PushSecretDataTo
 
@@ -28,6 +29,14 @@ ACT_GENERATE = "generate_values"
 
 #: ESO's status message when the source Secret cannot be read.
 MSG_NO_SOURCE = "could not get source secret"
+
+#: Search attributes (register them on the Temporal namespace; the local stack does). The
+#: watcher sets namespace and name at start; the workflow keeps Ready and the last rotation
+#: time current when it was started with them.
+SA_NAMESPACE = SearchAttributeKey.for_keyword("PushSecretNamespace")
+SA_NAME = SearchAttributeKey.for_keyword("PushSecretName")
+SA_READY = SearchAttributeKey.for_bool("PushSecretReady")
+SA_LAST_ROTATION = SearchAttributeKey.for_datetime("PushSecretLastRotation")
 
 ChangeKind = Literal["spec", "source", "store", "resync", "manual"]
 

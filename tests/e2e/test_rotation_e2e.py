@@ -88,6 +88,16 @@ async def test_rotate_signal_and_history(
     ]
     assert first.decode() not in out.stdout and latest(a).decode() not in out.stdout
 
+    # Operators can list PushSecrets by namespace, name, Ready state and last rotation.
+    query = (
+        f'PushSecretNamespace = "{ns}" AND PushSecretName = "rot" AND '
+        'PushSecretReady = true AND PushSecretLastRotation > "2020-01-01T00:00:00Z"'
+    )
+    deadline = time.monotonic() + 30
+    while not [w async for w in temporal.list_workflows(query)]:
+        assert time.monotonic() < deadline, "the search attributes never matched"
+        await asyncio.sleep(0.2)
+
 
 def _generator_pushsecret(c: Cluster, ns: str, name: str, stores: list[str]) -> None:
     c.custom.create_namespaced_custom_object(
