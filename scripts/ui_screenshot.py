@@ -74,7 +74,8 @@ with LocalStack(tempfile.mkdtemp(), ui=True) as st:
             break
         except Exception:
             time.sleep(0.2)
-    url = f"http://127.0.0.1:{st.ui_port}/namespaces/default/workflows/{urllib.parse.quote(wf, safe='')}/{run_id}/history"
+    quoted = urllib.parse.quote(wf, safe="")
+    url = f"http://127.0.0.1:{st.ui_port}/namespaces/default/workflows/{quoted}/{run_id}/history"
     print(url)
     r = subprocess.run(
         [
