@@ -32,7 +32,7 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     """Every activity of the PushSecret workflow, bound to ``deps``."""
     from activities.cluster import ClusterActivities
     from activities.finalizer import FinalizerActivities
-    from activities.generate import GenerateActivities
+    from activities.generate import DisableActivities, GenerateActivities
     from activities.plan import PlanActivities
     from activities.push import PushActivities
     from activities.status import StatusActivities
@@ -43,8 +43,10 @@ def build_activities(deps: Deps) -> list[Callable[..., Any]]:
     fin = FinalizerActivities(deps)
     cluster = ClusterActivities(deps)
     gen = GenerateActivities(deps)
+    disable = DisableActivities(deps)
     return [
         gen.generate_values,
+        disable.disable_versions,
         cluster.fanout,
         plan.plan,
         push.push_to_store,

@@ -8,10 +8,17 @@ from kubernetes.client.exceptions import ApiException
 from temporalio import activity
 
 from activities import Deps
-from activities.errors import from_kube, permanent
+from activities.errors import from_kube, from_provider, permanent
 from pushsecret.api.generators import GENERATOR_PLURALS, GENERATORS_GROUP, GENERATORS_VERSION
-from pushsecret.api.workflow import ACT_GENERATE, Generated, GenerateInput
+from pushsecret.api.workflow import (
+    ACT_DISABLE_VERSIONS,
+    ACT_GENERATE,
+    DisableInput,
+    Generated,
+    GenerateInput,
+)
 from pushsecret.generators import GeneratorError, generate
+from pushsecret.providers.base import ProviderError, RemoteRef
 
 MSG_NEEDS_CODEC = (
     "generators need payload encryption: configure PUSHSECRET_CODEC_KEYS_FILE (or "
@@ -73,3 +80,30 @@ class GenerateActivities:
             "generated rotation %s with %s (%d keys)", inp.rotation, kind, len(values)
         )
         return Generated(values={k: base64.b64encode(v).decode() for k, v in values.items()})
+
+
+class DisableActivities:
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+
+    @activity.defn(name=ACT_DISABLE_VERSIONS)
+    def disable_versions(self, inp: DisableInput) -> None:
+        """Disable the earlier versions a rotation replaced, once its grace period is over.
+
+        Reads the store (live, else its snapshot); writes version states only. Idempotent
+        (disabling a disabled or missing version is a no-op). Transient errors retry.
+        """
+        try:
+            provider = self._d.providers.for_store(inp.store, inp.ref.namespace)
+        except ProviderError as err:
+            raise from_provider(
+                err, f"could not get secrets client for store {inp.store.name}: "
+            ) from None
+        try:
+            for key in inp.keys:
+                if key.version:
+                    provider.disable_version(RemoteRef(key.remote_key, key.property), key.version)
+        except ProviderError as err:
+            raise from_provider(err, "could not disable an earlier version: ") from None
+        finally:
+            provider.close()

@@ -8,12 +8,17 @@ from temporalio import activity
 from activities import Deps
 from activities.errors import from_kube
 from pushsecret.api.common import ObjectMeta
+from pushsecret.api.duration import parse_go_duration
 from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
 from pushsecret.api.workflow import ACT_PLAN, MSG_NO_SOURCE, Plan, PushSecretRef
 from pushsecret.entries import validate_data_to_matches_stores, validate_data_to_store_refs
 from pushsecret.status import synced_resource_version
 from pushsecret.stores import StoreRefError, resolve_stores
+
+#: PushSecret annotation (outside ESO's spec): how long a rotation keeps the previous
+#: generated version enabled before disabling it, as a Go duration. Unset: never disabled.
+GRACE_ANNOTATION = "pushsecret.externalsecrets.io/rotation-grace-period"
 
 
 class PlanActivities:
@@ -77,6 +82,13 @@ class PlanActivities:
         gen = (obj.get("spec") or {}).get("selector", {}).get("generatorRef")
         if spec.selector.generator_ref is not None and isinstance(gen, dict):
             base.generator = gen
+            grace = meta.annotations.get(GRACE_ANNOTATION)
+            if grace:
+                try:
+                    base.grace_seconds = parse_go_duration(grace).total_seconds()
+                except ValueError as err:
+                    base.error = f"annotation {GRACE_ANNOTATION}: {err}"
+                    return base
             try:
                 base.stores = resolve_stores(kube, ps, self._d.controller_class)
             except StoreRefError as err:

@@ -156,7 +156,12 @@ class _Core:
     def _sleep_for(self) -> timedelta | None:
         deadlines = [
             d
-            for d in (self._s.next_refresh_at, self._s.retry_at, self._s.next_rotation_at)
+            for d in (
+                self._s.next_refresh_at,
+                self._s.retry_at,
+                self._s.next_rotation_at,
+                *(t.due_at for t in self._s.disables),
+            )
             if d is not None
         ]
         if not deadlines:

@@ -9,13 +9,17 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from pushsecret.api.workflow import (
+        ACT_DISABLE_VERSIONS,
         ACT_GENERATE,
         SA_LAST_ROTATION,
+        DisableInput,
         Generated,
         GenerateInput,
+        PendingDisable,
         Plan,
         Rotation,
         RotationRecord,
+        StoreKey,
         StoreOutcome,
     )
 
@@ -69,14 +73,65 @@ class _Rotation(_Core):
         self._upsert(SA_LAST_ROTATION.value_set(now))
         return self._s.rotation
 
-    def _record_rotation(self, outcomes: list[StoreOutcome]) -> None:
+    def _disables_due(self) -> bool:
+        now = workflow.now()
+        return any(d.due_at <= now for d in self._s.disables)
+
+    async def _run_disables(self) -> None:
+        """Disable the earlier versions whose grace period is over (one activity per store)."""
+        now = workflow.now()
+        keep: list[PendingDisable] = []
+        for task in self._s.disables:
+            store = self._s.stores.get(task.store_key)
+            if task.due_at > now:
+                keep.append(task)
+                continue
+            if store is None:
+                continue  # the store left the spec: its versions are no longer ours to manage
+            try:
+                await workflow.execute_activity(
+                    ACT_DISABLE_VERSIONS,
+                    DisableInput(ref=self._ref, store=store, keys=task.keys),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=_KUBE_RETRY,
+                    summary=f"disable earlier versions in {task.store_key}",
+                )
+            except ActivityError:
+                keep.append(task.model_copy(update={"due_at": now + timedelta(minutes=5)}))
+        self._s.disables = keep
+
+    def _record_rotation(self, outcomes: list[StoreOutcome], plan: Plan) -> None:
         """Which stores hold the current rotation's value, at which versions and digests."""
         if not self._s.rotations or self._s.rotation is None:
             return
         record = self._s.rotations[-1]
         if record.id != self._s.rotation.id:
             return
+        previous = self._s.rotations[-2] if len(self._s.rotations) > 1 else None
         for o in outcomes:
+            if (
+                o.ok
+                and plan.grace_seconds is not None
+                and previous is not None
+                and (o.store_key not in record.stores)
+            ):
+                # This store now holds the new value: its previous one stays usable for the
+                # grace period, then is disabled.
+                old = previous.stores.get(o.store_key, {})
+                stale = [
+                    StoreKey(
+                        remote_key=r.data.match.remote_ref.remote_key,
+                        property=r.data.match.remote_ref.property,
+                        version=old.get(k),
+                    )
+                    for k, r in o.entries.items()
+                    if old.get(k) and old.get(k) != r.remote_version
+                ]
+                if stale:
+                    due = record.at + timedelta(seconds=plan.grace_seconds)
+                    self._s.disables.append(
+                        PendingDisable(store_key=o.store_key, keys=stale, due_at=due)
+                    )
             if o.ok:
                 record.stores[o.store_key] = {k: r.remote_version for k, r in o.entries.items()}
                 record.digests.update(

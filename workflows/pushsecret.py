@@ -105,6 +105,9 @@ class PushSecretWorkflow(_Rotation, _Cleanup):
                 if await self._finalize():
                     return "deleted"
                 continue
+            if self._disables_due():
+                await self._run_disables()
+                continue
             if self._due():
                 if not await self._reconcile():
                     return "gone"
@@ -196,7 +199,7 @@ class PushSecretWorkflow(_Rotation, _Cleanup):
             *(self._push(plan, store, verify_remote, generated) for store in targets)
         )
         if plan.generator is not None:
-            self._record_rotation(outcomes)
+            self._record_rotation(outcomes, plan)
         for store in targets:
             self._s.stores[store.key] = store
         self._update_rows(plan, outcomes, started)

@@ -26,6 +26,7 @@ ACT_DELETE_REMOTE = "delete_remote_refs"
 ACT_PATCH_STATUS = "patch_status"
 ACT_SET_FINALIZER = "set_finalizer"
 ACT_GENERATE = "generate_values"
+ACT_DISABLE_VERSIONS = "disable_versions"
 
 #: ESO's status message when the source Secret cannot be read.
 MSG_NO_SOURCE = "could not get source secret"
@@ -102,6 +103,28 @@ class RotationRecord(BaseModel):
     digests: dict[str, str] = Field(default_factory=dict)
 
 
+class StoreKey(BaseModel):
+    """One entry as it stands in one store."""
+
+    remote_key: str
+    property: str = ""
+    version: str | None = None
+
+
+class PendingDisable(BaseModel):
+    """Earlier versions to disable in one store once a rotation's grace period is over."""
+
+    store_key: str
+    keys: list[StoreKey]
+    due_at: datetime
+
+
+class DisableInput(BaseModel):
+    ref: PushSecretRef
+    store: StoreTarget
+    keys: list[StoreKey]
+
+
 class StoreTarget(BaseModel):
     """A resolved secret store, without credentials.
 
@@ -142,6 +165,7 @@ class Plan(BaseModel):
     data_to: list[PushSecretDataTo] = Field(default_factory=list)
     template: dict[str, Any] | None = None
     generator: dict[str, Any] | None = None
+    grace_seconds: float | None = None  # rotation grace period (annotation), None = keep all
     stores: list[StoreTarget] = Field(default_factory=list)
     error: str | None = None
 
@@ -193,14 +217,6 @@ class DeleteInput(BaseModel):
     ref: PushSecretRef
     store: StoreTarget
     entries: dict[str, EntryRecord]
-
-
-class StoreKey(BaseModel):
-    """One entry as it stands in one store."""
-
-    remote_key: str
-    property: str = ""
-    version: str | None = None
 
 
 class StoreRow(BaseModel):
@@ -278,6 +294,7 @@ class WorkflowState(BaseModel):
     next_rotation_at: datetime | None = None
     force_rotation: bool = False
     rotations: list[RotationRecord] = Field(default_factory=list)
+    disables: list[PendingDisable] = Field(default_factory=list)
     last_error: str | None = None
     last_synced_at: datetime | None = None
 

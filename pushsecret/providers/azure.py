@@ -614,6 +614,28 @@ class AzureKeyVaultProvider:
                 return False
             raise
 
+    def disable_version(self, ref: RemoteRef, version: str) -> None:
+        """Set ``enabled: false`` on one earlier secret version (grace period over).
+
+        Missing: a no-op. ``key/`` and ``cert/`` objects are left as they are (their old
+        versions are not used by name in practice).
+        """
+        objects, name = self._target(ref.remote_key, push=False)
+        if objects is not None:
+            return
+        try:
+            self._call(
+                "UpdateSecret",
+                name,
+                lambda: self._client.update_secret_properties(name, version, enabled=False),
+                [],
+            )
+        except ProviderError as err:
+            if err.reason in ("SecretNotFound", "NotFound"):
+                return
+            raise
+        log.info("disabled Azure Key Vault secret version %s/%s", self._resource(name), version)
+
     def delete(self, ref: RemoteRef) -> None:
         """Soft-delete the whole secret (every version) if it carries our ``managed-by`` tag.
 

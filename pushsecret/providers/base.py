@@ -108,6 +108,14 @@ class Provider(Protocol):
         """Delete what we pushed at ``ref``. Missing or not-managed-by-us is a no-op success."""
         ...
 
+    def disable_version(self, ref: RemoteRef, version: str) -> None:
+        """Disable one earlier version at ``ref`` (the end of a rotation's grace period).
+
+        Idempotent: a version that is missing, already disabled or destroyed is left as is.
+        Stores without versions do nothing.
+        """
+        ...
+
     def validate(self) -> None:
         """Check the store configuration without writing anything; raise when unusable."""
         ...

@@ -551,6 +551,23 @@ class GCPSecretManagerProvider:
                 raise
         log.info("deleted GCP secret %s", name)
 
+    def disable_version(self, ref: RemoteRef, version: str) -> None:
+        """DisableSecretVersion ``version`` of ``ref`` (a rotation's grace period is over).
+
+        Missing, already disabled or destroyed: a no-op (FAILED_PRECONDITION / NOT_FOUND).
+        Transient errors are retryable, as everywhere.
+        """
+        name = f"{self._name(ref.remote_key)}/versions/{version}"
+        try:
+            self._call(
+                "DisableSecretVersion", name, self._client.disable_secret_version, {"name": name}
+            )
+        except ProviderError as err:
+            if err.reason in ("NotFound", "FailedPrecondition"):
+                return
+            raise
+        log.info("disabled GCP secret version %s", name)
+
     def validate(self) -> None:
         """Check reachability, credentials and ``secretmanager.secrets.get`` permission.
 

@@ -44,6 +44,7 @@ class Backend:
     versions: Callable[[str], int]  # how many versions a key has
     make_unmanaged: Callable[[str], None]  # a remote secret created by someone else
     inject: Callable[[str], None]  # next write fails with this error kind
+    enabled: Callable[[str], list[bool]] = lambda key: []  # enabled flag per version, oldest first
     supports_property: bool = True
     bad_metadata: list[dict[str, object]] = field(default_factory=list)
 
@@ -90,6 +91,10 @@ def _gcp(emu: GcpSecretManagerEmulator, monkeypatch: pytest.MonkeyPatch) -> Back
         provider=provider,
         read=read,
         versions=lambda key: len(emu.versions(f"projects/contract/secrets/{key}")),
+        enabled=lambda key: [
+            state == "ENABLED"
+            for _, state, _ in sorted(emu.versions(f"projects/contract/secrets/{key}"))
+        ],
         make_unmanaged=unmanaged,
         inject=lambda kind: emu.fail_next("GetSecret", codes[kind]),
         bad_metadata=[
@@ -157,6 +162,7 @@ def _azure(emu: AzureKeyVaultEmulator) -> Backend:
         provider=provider,
         read=read,
         versions=lambda key: len(emu.versions(key)),
+        enabled=lambda key: [bool(v["attributes"]["enabled"]) for v in emu.versions(key)],
         make_unmanaged=lambda key: (
             sdk.set_secret(key, "someone-elses-value", tags={"team": "x"}) and None
         ),
@@ -275,3 +281,16 @@ def test_service_errors_are_classified(backend: Backend, kind: str, retryable: b
     assert _safe(err.value).retryable is retryable
     # The fault was transient: the next attempt goes through.
     assert backend.provider.push(_src(), _e("c-err")).written
+
+
+def test_disable_an_earlier_version(backend: Backend) -> None:
+    p = backend.provider
+    first = p.push(_src(), _e("c-grace")).remote_version
+    second = p.push(_src(password=b"contract-pass-2"), _e("c-grace")).remote_version
+    assert first and second and first != second
+    assert backend.enabled("c-grace") == [True, True]
+    p.disable_version(RemoteRef("c-grace"), first)
+    assert backend.enabled("c-grace") == [False, True]
+    assert backend.read("c-grace") == b"contract-pass-2"
+    p.disable_version(RemoteRef("c-grace"), first)  # idempotent
+    p.disable_version(RemoteRef("c-missing"), "1")  # missing: a no-op

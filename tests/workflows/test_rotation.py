@@ -296,3 +296,84 @@ async def test_if_not_exists_generates_once(
             assert view.next_rotation_at is None
             assert len(_values(gcp, name)) == 1
             await handle.terminate()
+
+
+async def test_grace_period_keeps_then_disables_the_previous_version(
+    rot_env: WorkflowEnvironment,
+    parts: tuple[str, GcpSecretManagerEmulator],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kubeconfig, gcp = parts
+    monkeypatch.setenv("SECRETMANAGER_EMULATOR_HOST", gcp.address)
+    api = load_api_client(kubeconfig)
+    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    ns = "grace-" + uuid.uuid4().hex[:6]
+    core.create_namespace({"metadata": {"name": ns}})
+    custom.create_namespaced_custom_object(
+        "generators.external-secrets.io",
+        "v1alpha1",
+        ns,
+        "passwords",
+        {
+            "apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": "Password",
+            "metadata": {"name": "pw"},
+            "spec": {},
+        },
+    )
+    _store(custom, ns, "s", ns)
+    ps = custom.create_namespaced_custom_object(
+        G,
+        "v1alpha1",
+        ns,
+        "pushsecrets",
+        {
+            "apiVersion": f"{G}/v1alpha1",
+            "kind": "PushSecret",
+            "metadata": {
+                "name": "graceful",
+                "annotations": {"pushsecret.externalsecrets.io/rotation-grace-period": "1h"},
+            },
+            "spec": {
+                "refreshInterval": "6h",
+                "secretStoreRefs": [{"name": "s"}],
+                "selector": {"generatorRef": {"kind": "Password", "name": "pw"}},
+                "data": [{"match": {"secretKey": "password", "remoteRef": {"remoteKey": "pw"}}}],
+            },
+        },
+    )
+    ref = PushSecretRef(namespace=ns, name="graceful", uid=ps["metadata"]["uid"])
+    name = f"projects/{ns}/secrets/pw"
+
+    def states() -> list[str]:
+        return [state for _, state, _ in sorted(gcp.versions(name))]
+
+    enc = await _encrypted_client(rot_env, parse_keys(new_key_document()))
+    kube = Kube(api)
+    deps = Deps(
+        kube=kube,
+        digester=Digester(b"g" * 32),
+        providers=ProviderFactory(kube),
+        values_encrypted=True,
+    )
+    tq = str(uuid.uuid4())
+    with ThreadPoolExecutor(4) as pool:
+        async with Worker(
+            enc,
+            task_queue=tq,
+            workflows=[PushSecretWorkflow],
+            activities=build_activities(deps),
+            activity_executor=pool,
+        ):
+            handle = await enc.start_workflow(
+                PushSecretWorkflow.run, WorkflowInput(ref=ref), id=ref.workflow_id, task_queue=tq
+            )
+            await _until(lambda: len(_values(gcp, name)) == 1, "rotation 1")
+            await rot_env.sleep(timedelta(hours=6, minutes=1))
+            await _until(lambda: len(_values(gcp, name)) == 2, "rotation 2")
+            assert states() == ["ENABLED", "ENABLED"]  # the old password still works
+            await rot_env.sleep(timedelta(minutes=30))
+            assert states() == ["ENABLED", "ENABLED"]
+            await rot_env.sleep(timedelta(minutes=31))
+            await _until(lambda: states() == ["DISABLED", "ENABLED"], "the old version disabled")
+            await handle.terminate()
