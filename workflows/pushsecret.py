@@ -114,13 +114,26 @@ class PushSecretWorkflow(_Rotation, _Cleanup):
                 continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._s.pending) or self._s.deleting, timeout=self._sleep_for()
+                    lambda: bool(self._s.pending) or self._s.deleting,
+                    timeout=self._sleep_for(),
+                    timeout_summary=self._wake_reason(),
                 )
             if workflow.info().is_continue_as_new_suggested():
                 # Handlers may still be running; finishing them first keeps their effects in
                 # the state we carry over.
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(WorkflowInput(ref=self._ref, state=self._s))
+
+    def _wake_reason(self) -> str:
+        """The UI label of the timer the loop sleeps on: what the nearest deadline is for."""
+        named = [
+            (self._s.retry_at, "retry after failure"),
+            (self._s.next_rotation_at, "next rotation"),
+            (self._s.next_refresh_at, "refresh"),
+            *((t.due_at, f"grace period ends in {t.store_key}") for t in self._s.disables),
+        ]
+        due = [(at, label) for at, label in named if at is not None]
+        return min(due, key=lambda d: d[0])[1] if due else "wait for a change"
 
     def _due(self) -> bool:
         """Whether a reconcile should run now; drops resyncs that report nothing new."""

@@ -39,10 +39,11 @@ from workflows.pushsecret import PushSecretWorkflow
 G = "external-secrets.io"
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture()
 async def rot_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of its own: these tests skip a day and more, and sharing the
-    session's server made later tests' sleeps time out (seen, not yet understood)."""
+    """A time-skipping server per test: these tests skip a day and more, and sharing one
+    server between them made later tests' sleeps time out intermittently (seen, not yet
+    understood). Starting one takes about 0.1 s."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=data_converter(),
