@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 
-from pushsecret.codec import AesGcmCodec, CodecKeyError, new_key_document, parse_keys
+from emulators.kubernetes import KubernetesEmulatorServer
+from pushsecret.codec import (
+    AesGcmCodec,
+    CodecKeyError,
+    load_codec,
+    new_key_document,
+    parse_keys,
+)
+from pushsecret.kube import Kube, load_api_client
 
 SECRET = b'{"password": "codec-canary-31337"}'
 
@@ -80,3 +89,21 @@ async def test_unencrypted_payloads_pass_through_on_decode() -> None:
 def test_bad_key_documents_are_refused(doc: str) -> None:
     with pytest.raises(CodecKeyError):
         parse_keys(doc)
+
+
+def test_keys_from_a_kubernetes_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PUSHSECRET_CODEC_KEYS_SECRET=namespace/name reads codec-keys.json from that Secret."""
+    doc = new_key_document("from-secret")
+    with KubernetesEmulatorServer() as server:
+        kube = Kube(load_api_client(str(server.write_kubeconfig(tmp_path / "kc"))))
+        kube.core.create_namespaced_secret(
+            "default", {"metadata": {"name": "codec"}, "stringData": {"codec-keys.json": doc}}
+        )
+        for var in ("PUSHSECRET_CODEC_KEYS_FILE", "PUSHSECRET_CODEC_KEYS"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("PUSHSECRET_CODEC_KEYS_SECRET", "default/codec")
+        codec = load_codec(kube)
+        assert codec is not None and codec.active == "from-secret"
+        monkeypatch.setenv("PUSHSECRET_CODEC_KEYS_SECRET", "default/missing")
+        with pytest.raises(CodecKeyError):
+            load_codec(kube)
