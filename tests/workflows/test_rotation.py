@@ -9,6 +9,7 @@ back, and no extra value is generated for it; IfNotExists generates once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from kubernetes import client
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -94,6 +95,37 @@ async def _encrypted_client(env: WorkflowEnvironment, codec: Any) -> Client:
     )
 
 
+@contextlib.asynccontextmanager
+async def _running(
+    env: WorkflowEnvironment, api: Any, ref: PushSecretRef
+) -> AsyncIterator[WorkflowHandle[PushSecretWorkflow, str]]:
+    """The real worker (activities on the emulators, values encrypted) and the workflow of
+    ``ref`` started on it; terminated afterwards. Generated values travel through history,
+    so the client carries the payload codec, as production requires."""
+    enc = await _encrypted_client(env, parse_keys(new_key_document()))
+    kube = Kube(api)
+    deps = Deps(
+        kube=kube,
+        digester=Digester(b"r" * 32),
+        providers=ProviderFactory(kube),
+        values_encrypted=True,
+    )
+    tq = str(uuid.uuid4())
+    with ThreadPoolExecutor(8) as pool:
+        async with Worker(
+            enc,
+            task_queue=tq,
+            workflows=[PushSecretWorkflow],
+            activities=build_activities(deps),
+            activity_executor=pool,
+        ):
+            handle = await enc.start_workflow(
+                PushSecretWorkflow.run, WorkflowInput(ref=ref), id=ref.workflow_id, task_queue=tq
+            )
+            yield handle
+            await handle.terminate()
+
+
 async def _until(cond: Any, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not (await cond() if asyncio.iscoroutinefunction(cond) else cond()):
@@ -161,68 +193,46 @@ async def test_seed_rotation_example(
     ref = PushSecretRef(namespace=ns, name="rotating", uid=ps["metadata"]["uid"])
     one, two = f"projects/{p1}/secrets/db-password", f"projects/{p2}/secrets/db-password"
 
-    # Generated values travel through history: only with the payload codec.
-    codec = parse_keys(new_key_document())
-    enc = await _encrypted_client(rot_env, codec)
-    kube = Kube(api)
-    deps = Deps(
-        kube=kube,
-        digester=Digester(b"r" * 32),
-        providers=ProviderFactory(kube),
-        values_encrypted=True,
-    )
-    tq = str(uuid.uuid4())
-    with ThreadPoolExecutor(8) as pool:
-        async with Worker(
-            enc,
-            task_queue=tq,
-            workflows=[PushSecretWorkflow],
-            activities=build_activities(deps),
-            activity_executor=pool,
-        ):
-            handle = await enc.start_workflow(
-                PushSecretWorkflow.run, WorkflowInput(ref=ref), id=ref.workflow_id, task_queue=tq
-            )
-            await _until(lambda: len(_values(gcp, one)) == 1, "rotation 1 in store one")
-            first = _values(gcp, one)[0]
-            assert len(first) == 32
+    async with _running(rot_env, api, ref) as handle:
+        await _until(lambda: len(_values(gcp, one)) == 1, "rotation 1 in store one")
+        first = _values(gcp, one)[0]
+        assert len(first) == 32
 
-            # Two more rotation periods while store two is missing: one value each.
-            for n in (2, 3):
-                await rot_env.sleep(timedelta(hours=6, minutes=1))
-                await _until(lambda n=n: len(_values(gcp, one)) == n, f"rotation {n}")
-            values = _values(gcp, one)
-            assert len(set(values)) == 3  # three rotations, three different values
-            view = await handle.query(PushSecretWorkflow.status)
-            assert [r.id for r in view.rotations] == [1, 2, 3]
-            assert set(view.rotations[-1].stores) == {"SecretStore/store-one"}
-
-            # Store two appears: it receives the current value, and nothing new is generated.
-            _store(custom, ns, "store-two", p2)
-
-            await handle.signal(PushSecretWorkflow.changed, Change(kind="store"))
-            await _until(lambda: _values(gcp, two) == [values[-1]], "store two to catch up")
-            view = await handle.query(PushSecretWorkflow.status)
-            assert [r.id for r in view.rotations] == [1, 2, 3]
-            assert set(view.rotations[-1].stores) == {
-                "SecretStore/store-one",
-                "SecretStore/store-two",
-            }
-            assert len(_values(gcp, one)) == 3
-
-            # The next period: one new value, the same in both stores.
+        # Two more rotation periods while store two is missing: one value each.
+        for n in (2, 3):
             await rot_env.sleep(timedelta(hours=6, minutes=1))
-            await _until(
-                lambda: len(_values(gcp, one)) == 4 and len(_values(gcp, two)) == 2,
-                "rotation 4 in both stores",
-            )
-            assert _values(gcp, one)[-1] == _values(gcp, two)[-1]
-            # No value in the history's payloads without the codec.
-            history = await rot_env.client.get_workflow_handle(ref.workflow_id).fetch_history()
-            text = history.to_json()
-            for v in _values(gcp, one):
-                assert v.decode() not in text
-            await handle.terminate()
+            await _until(lambda n=n: len(_values(gcp, one)) == n, f"rotation {n}")
+        values = _values(gcp, one)
+        assert len(set(values)) == 3  # three rotations, three different values
+        view = await handle.query(PushSecretWorkflow.status)
+        assert [r.id for r in view.rotations] == [1, 2, 3]
+        assert set(view.rotations[-1].stores) == {"SecretStore/store-one"}
+
+        # Store two appears: it receives the current value, and nothing new is generated.
+        _store(custom, ns, "store-two", p2)
+
+        await handle.signal(PushSecretWorkflow.changed, Change(kind="store"))
+        await _until(lambda: _values(gcp, two) == [values[-1]], "store two to catch up")
+        view = await handle.query(PushSecretWorkflow.status)
+        assert [r.id for r in view.rotations] == [1, 2, 3]
+        assert set(view.rotations[-1].stores) == {
+            "SecretStore/store-one",
+            "SecretStore/store-two",
+        }
+        assert len(_values(gcp, one)) == 3
+
+        # The next period: one new value, the same in both stores.
+        await rot_env.sleep(timedelta(hours=6, minutes=1))
+        await _until(
+            lambda: len(_values(gcp, one)) == 4 and len(_values(gcp, two)) == 2,
+            "rotation 4 in both stores",
+        )
+        assert _values(gcp, one)[-1] == _values(gcp, two)[-1]
+        # No value in the history's payloads without the codec.
+        history = await rot_env.client.get_workflow_handle(ref.workflow_id).fetch_history()
+        text = history.to_json()
+        for v in _values(gcp, one):
+            assert v.decode() not in text
 
 
 async def test_if_not_exists_generates_once(
@@ -268,35 +278,14 @@ async def test_if_not_exists_generates_once(
         },
     )
     ref = PushSecretRef(namespace=ns, name="once", uid=ps["metadata"]["uid"])
-    codec = parse_keys(new_key_document())
-    enc = await _encrypted_client(rot_env, codec)
-    kube = Kube(api)
-    deps = Deps(
-        kube=kube,
-        digester=Digester(b"r" * 32),
-        providers=ProviderFactory(kube),
-        values_encrypted=True,
-    )
-    tq = str(uuid.uuid4())
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            enc,
-            task_queue=tq,
-            workflows=[PushSecretWorkflow],
-            activities=build_activities(deps),
-            activity_executor=pool,
-        ):
-            handle = await enc.start_workflow(
-                PushSecretWorkflow.run, WorkflowInput(ref=ref), id=ref.workflow_id, task_queue=tq
-            )
-            name = f"projects/{ns}/secrets/id"
-            await _until(lambda: len(_values(gcp, name)) == 1, "the first value")
-            await rot_env.sleep(timedelta(hours=12))
-            view = await handle.query(PushSecretWorkflow.status)
-            assert [r.id for r in view.rotations] == [1]
-            assert view.next_rotation_at is None
-            assert len(_values(gcp, name)) == 1
-            await handle.terminate()
+    async with _running(rot_env, api, ref) as handle:
+        name = f"projects/{ns}/secrets/id"
+        await _until(lambda: len(_values(gcp, name)) == 1, "the first value")
+        await rot_env.sleep(timedelta(hours=12))
+        view = await handle.query(PushSecretWorkflow.status)
+        assert [r.id for r in view.rotations] == [1]
+        assert view.next_rotation_at is None
+        assert len(_values(gcp, name)) == 1
 
 
 async def test_grace_period_keeps_then_disables_the_previous_version(
@@ -349,32 +338,12 @@ async def test_grace_period_keeps_then_disables_the_previous_version(
     def states() -> list[str]:
         return [state for _, state, _ in sorted(gcp.versions(name))]
 
-    enc = await _encrypted_client(rot_env, parse_keys(new_key_document()))
-    kube = Kube(api)
-    deps = Deps(
-        kube=kube,
-        digester=Digester(b"g" * 32),
-        providers=ProviderFactory(kube),
-        values_encrypted=True,
-    )
-    tq = str(uuid.uuid4())
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            enc,
-            task_queue=tq,
-            workflows=[PushSecretWorkflow],
-            activities=build_activities(deps),
-            activity_executor=pool,
-        ):
-            handle = await enc.start_workflow(
-                PushSecretWorkflow.run, WorkflowInput(ref=ref), id=ref.workflow_id, task_queue=tq
-            )
-            await _until(lambda: len(_values(gcp, name)) == 1, "rotation 1")
-            await rot_env.sleep(timedelta(hours=6, minutes=1))
-            await _until(lambda: len(_values(gcp, name)) == 2, "rotation 2")
-            assert states() == ["ENABLED", "ENABLED"]  # the old password still works
-            await rot_env.sleep(timedelta(minutes=30))
-            assert states() == ["ENABLED", "ENABLED"]
-            await rot_env.sleep(timedelta(minutes=31))
-            await _until(lambda: states() == ["DISABLED", "ENABLED"], "the old version disabled")
-            await handle.terminate()
+    async with _running(rot_env, api, ref):
+        await _until(lambda: len(_values(gcp, name)) == 1, "rotation 1")
+        await rot_env.sleep(timedelta(hours=6, minutes=1))
+        await _until(lambda: len(_values(gcp, name)) == 2, "rotation 2")
+        assert states() == ["ENABLED", "ENABLED"]  # the old password still works
+        await rot_env.sleep(timedelta(minutes=30))
+        assert states() == ["ENABLED", "ENABLED"]
+        await rot_env.sleep(timedelta(minutes=31))
+        await _until(lambda: states() == ["DISABLED", "ENABLED"], "the old version disabled")
