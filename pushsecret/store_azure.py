@@ -9,8 +9,9 @@ challenge resource's domain. Store annotations choose the soft-delete behaviour.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pushsecret.api.common import SecretKeySelector
 from pushsecret.api.secretstore import AzureKVProvider
@@ -21,6 +22,10 @@ from pushsecret.providers.base import Provider, ProviderError
 
 if TYPE_CHECKING:
     from pushsecret.stores import ProviderFactory
+
+# Workload-identity credentials, per store and ServiceAccount binding (see build_azure).
+_lock = threading.Lock()
+_wi_credentials: dict[tuple[object, ...], Any] = {}
 
 #: Store annotations read here (outside ESO's spec, so ESO's CRDs accept them).
 ANNOTATION_PREFIX = "pushsecret.externalsecrets.io/"
@@ -61,11 +66,18 @@ def build_azure(
     cert = read(auth.client_certificate if auth else None)
     client_id = read(auth.client_id if auth else None)
     assertion = None
+    cached = None
+    wi_key: tuple[object, ...] = ()
     if cfg.auth_type == "WorkloadIdentity" and cfg.service_account_ref is not None:
-        client_id, tenant, assertion = _workload_identity(
+        client_id, tenant, assertion, binding = _workload_identity(
             factory, cfg, store, namespace, client_id, tenant
         )
-    credential = build_credential(
+        # One credential per store and binding: it caches its token and mints a KSA token
+        # only when that expires (a new one per push would exchange tokens on every push).
+        wi_key = (store.key, client_id, tenant, authority, ca_bundle, *binding)
+        with _lock:
+            cached = _wi_credentials.get(wi_key)
+    credential = cached or build_credential(
         cfg.auth_type,
         tenant_id=tenant,
         client_id=client_id,
@@ -76,6 +88,9 @@ def build_azure(
         identity_id=cfg.identity_id,
         assertion=assertion,
     )
+    if wi_key:
+        with _lock:
+            credential = _wi_credentials.setdefault(wi_key, credential)
     policy = store.annotations.get(ANNOTATION_PREFIX + "azure-soft-deleted", "Recover")
     if policy not in ("Recover", "Purge", "Fail"):
         raise ProviderError(
@@ -107,7 +122,7 @@ def _workload_identity(
     namespace: str,
     client_id: str | None,
     tenant: str | None,
-) -> tuple[str | None, str | None, Callable[[], str]]:
+) -> tuple[str | None, str | None, Callable[[], str], tuple[str, ...]]:
     """ESO's WorkloadIdentity with serviceAccountRef: the KSA's annotations name the app
     (``azure.workload.identity/client-id``, ``.../tenant-id``) unless the store does, and
     each token request mints a fresh KSA token for audience api://AzureADTokenExchange."""
@@ -127,4 +142,5 @@ def _workload_identity(
         client_id or sa_client,
         tenant or ann.get("azure.workload.identity/tenant-id"),
         lambda: kube.service_account_token(sa_ns, name, audiences),
+        (sa_ns, name, *audiences),
     )

@@ -168,7 +168,15 @@ def test_azure_workload_identity_through_a_service_account(
     cluster.pushsecret(ns, "app", secret="db", store="azure-wi")
     cluster.wait_ready(ns, "app")
     assert _azure_client(stack).get_secret(f"{ns}-app").value == "via-workload-identity"
-    assert any(g.client_id == "wi-app" for g in stack.azure.grants)
+    assert [g.client_id for g in stack.azure.grants].count("wi-app") == 1
+    # The next push reuses the credential and its token: no new token exchange.
+    cluster.set_secret(ns, "db", {"password": "via-workload-identity-2"})
+    poll(
+        lambda: _azure_client(stack).get_secret(f"{ns}-app").value == "via-workload-identity-2",
+        30,
+        "the change in Azure",
+    )
+    assert [g.client_id for g in stack.azure.grants].count("wi-app") == 1
 
     # The annotation and a clientId in the store both set: ESO's error, no push.
     cluster.secret(ns, "ids", {"client-id": "other-app"})
