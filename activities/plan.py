@@ -13,7 +13,7 @@ from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.api.validation import PushSecretInvalid, parse_pushsecret, validate_pushsecret
 from pushsecret.api.workflow import ACT_PLAN, MSG_NO_SOURCE, Plan, PushSecretRef
 from pushsecret.entries import validate_data_to_matches_stores, validate_data_to_store_refs
-from pushsecret.status import synced_resource_version
+from pushsecret.status import selected_sources_version, synced_resource_version
 from pushsecret.stores import StoreRefError, resolve_stores
 
 #: PushSecret annotation (outside ESO's spec): how long a rotation keeps the previous
@@ -118,8 +118,8 @@ class PlanActivities:
                 metas = kube.list_secret_meta(ref.namespace, sel.selector.to_selector_string())
                 base.source_selected = True
                 base.source_secrets = sorted(m.name for m in metas)
-                base.source_version = ",".join(
-                    f"{m.name}={m.resource_version}" for m in sorted(metas, key=lambda m: m.name)
+                base.source_version = selected_sources_version(
+                    (m.name, m.resource_version) for m in metas
                 )
         except StoreRefError as err:
             base.error = str(err)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,6 @@ def is_conflict(err: BaseException) -> bool:
 
 def api_message(err: ApiException) -> str:
     """The Status message of an API error (``secrets "db" not found``); never a body echo."""
-    import json
-
     try:
         body = json.loads(err.body or "{}")
         msg = body.get("message")
@@ -78,7 +76,6 @@ class Kube:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
-        self._lock = threading.Lock()
 
     # -- PushSecrets ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,3 +93,9 @@ def store_row(row: StoreRow) -> dict[str, Any]:
     if row.last_sync_time is not None:
         out["lastSyncTime"] = rfc3339(row.last_sync_time)
     return out
+
+
+def selected_sources_version(versions: Iterable[tuple[str, str]]) -> str:
+    """The source version of a label-selected PushSecret: ``name=resourceVersion`` pairs in
+    name order. The plan and the watcher must compute it alike, or resyncs stop being no-ops."""
+    return ",".join(f"{name}={rv}" for name, rv in sorted(versions))

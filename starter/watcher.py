@@ -32,6 +32,7 @@ from pushsecret.api.pushsecret import FINALIZER
 from pushsecret.api.workflow import SA_NAME, SA_NAMESPACE, Change, PushSecretRef, WorkflowInput
 from pushsecret.config import Settings
 from pushsecret.kube import Kube
+from pushsecret.status import selected_sources_version
 from starter.cluster_watch import ClusterWatch
 from starter.informer import DELETED, SYNC, Informer, Obj
 from workflows.pushsecret import PushSecretWorkflow
@@ -322,12 +323,11 @@ class Watcher(ClusterWatch):
         sel = seen.source_selector
         if sel is None:
             return None
-        matched = sorted(
+        return selected_sources_version(
             (name, rv)
             for (ns, name), rv in self._secret_rv.items()
             if ns == key[0] and sel.matches(self._secret_labels.get((ns, name), {}))
         )
-        return ",".join(f"{name}={rv}" for name, rv in matched)
 
     def _index(self, key: Key, old: _Seen | None, new: _Seen | None) -> None:
         """Keep Secret → PushSecrets and ConfigMap → PushSecrets in step with ``new``."""
